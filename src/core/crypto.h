@@ -1,0 +1,27 @@
+/*
+** crypto.h: the few primitives fcrun needs, behind one small shim.
+** Only crypto.c includes mbedTLS, so a PSA (mbedTLS 3/4) backend is a
+** change to one file.
+*/
+#ifndef FC_CRYPTO_H
+#define FC_CRYPTO_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+#define FC_SHA256_LEN 32
+
+int fc_sha256(const void *p, size_t n, unsigned char out[FC_SHA256_LEN]);
+int fc_hmac_sha256(const void *key, size_t keylen, const void *p, size_t n,
+                   unsigned char out[FC_SHA256_LEN]);
+/* Standard base64 (RFC 4648, with padding), appended to out. */
+int fc_base64_encode(fc_buf *out, const void *p, size_t n);
+/* Strict decoding: FC_EINVAL on any character outside the alphabet. */
+int fc_base64_decode(fc_buf *out, const char *s, size_t n);
+/* n bytes from the kernel's CSPRNG. */
+int fc_random(void *p, size_t n);
+/* 1 when equal; the time taken depends on n only. */
+int fc_equal_ct(const void *a, const void *b, size_t n);
+
+#endif

@@ -1,0 +1,256 @@
+#include "http.h"
+
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct fc_http {
+  CURLM *multi;
+  fc_xfer *running; /* doubly linked list of transfers in the multi handle */
+};
+
+struct fc_xfer {
+  fc_http *http;
+  CURL *easy;
+  struct curl_slist *headers;
+  char *body;
+  void *user;
+  int done;
+  fc_xfer *prev, *next;
+  fc_http_response resp;
+  char errbuf[CURL_ERROR_SIZE];
+};
+
+const char *fc_http_error_name(int err) {
+  static const char *const names[] = {"ok",  "connect", "dns",    "timeout",
+                                      "tls", "toobig",  "nomem", "transport"};
+  return err >= 0 && err <= FC_HTTP_OTHER ? names[err] : "transport";
+}
+
+fc_http *fc_http_new(void) {
+  fc_http *h = calloc(1, sizeof *h);
+  if (!h) return NULL;
+  h->multi = curl_multi_init();
+  if (!h->multi) {
+    free(h);
+    return NULL;
+  }
+  return h;
+}
+
+static void unlink_xfer(fc_xfer *x) {
+  if (x->prev) x->prev->next = x->next;
+  else if (x->http && x->http->running == x) x->http->running = x->next;
+  if (x->next) x->next->prev = x->prev;
+  x->prev = x->next = NULL;
+}
+
+/* Takes x out of the multi handle; it keeps its response. */
+static void detach(fc_xfer *x) {
+  if (!x->http) return;
+  curl_multi_remove_handle(x->http->multi, x->easy);
+  unlink_xfer(x);
+  x->http = NULL;
+}
+
+void fc_http_free(fc_http *h) {
+  if (!h) return;
+  while (h->running) detach(h->running); /* owners free their transfers */
+  curl_multi_cleanup(h->multi);
+  free(h);
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud) {
+  fc_xfer *x = ud;
+  int rc = fc_buf_add(&x->resp.body, p, size * n);
+  if (rc) {
+    x->resp.error = rc == FC_ENOMEM ? FC_HTTP_NOMEM : FC_HTTP_TOOBIG;
+    return 0; /* aborts the transfer */
+  }
+  return size * n;
+}
+
+/*
+** Keeps the header lines of the final response only: a new status line
+** (after 100 Continue, or an interim response) starts the list again.
+** Names are lower-cased so that lookups need no case folding.
+*/
+static size_t on_header(char *p, size_t size, size_t n, void *ud) {
+  fc_xfer *x = ud;
+  size_t len = size * n;
+  if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+    fc_buf_reset(&x->resp.headers);
+    return len;
+  }
+  if (len <= 2) return len; /* the blank line */
+  size_t at = x->resp.headers.len;
+  int rc = fc_buf_add(&x->resp.headers, p, len);
+  if (rc) {
+    x->resp.error = rc == FC_ENOMEM ? FC_HTTP_NOMEM : FC_HTTP_TOOBIG;
+    return 0;
+  }
+  for (char *c = x->resp.headers.data + at; *c && *c != ':'; c++)
+    if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
+  return len;
+}
+
+static int classify(CURLcode rc) {
+  switch (rc) {
+    case CURLE_OK: return FC_HTTP_OK;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY: return FC_HTTP_DNS;
+    case CURLE_OPERATION_TIMEDOUT: return FC_HTTP_TIMEOUT;
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_GOT_NOTHING:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR: return FC_HTTP_CONNECT;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CACERT_BADFILE: return FC_HTTP_TLS;
+    case CURLE_OUT_OF_MEMORY: return FC_HTTP_NOMEM;
+    case CURLE_FILESIZE_EXCEEDED: return FC_HTTP_TOOBIG;
+    default: return FC_HTTP_OTHER;
+  }
+}
+
+void fc_xfer_free(fc_xfer *x) {
+  if (!x) return;
+  detach(x);
+  curl_easy_cleanup(x->easy);
+  curl_slist_free_all(x->headers);
+  free(x->body);
+  fc_buf_free(&x->resp.headers);
+  fc_buf_free(&x->resp.body);
+  free(x);
+}
+
+/*
+** Configures one easy handle. Connections are reused through the multi
+** handle's pool; an idle one is retired after FC_HTTP_IDLE_SECONDS so that
+** we never write to a socket FC is about to close. TLS verification stays
+** on; proxies come from the usual environment variables (curl's default).
+*/
+static int setup(fc_xfer *x, const fc_http_request *req) {
+  CURL *e = x->easy;
+  CURLcode rc = CURLE_OK;
+#define SET(opt, val) if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val)
+  SET(CURLOPT_URL, req->url);
+  SET(CURLOPT_NOSIGNAL, 1L);
+  SET(CURLOPT_PRIVATE, (void *)x);
+  SET(CURLOPT_ERRORBUFFER, x->errbuf);
+  SET(CURLOPT_WRITEFUNCTION, on_body);
+  SET(CURLOPT_WRITEDATA, (void *)x);
+  SET(CURLOPT_HEADERFUNCTION, on_header);
+  SET(CURLOPT_HEADERDATA, (void *)x);
+  SET(CURLOPT_TCP_KEEPALIVE, 1L);
+  SET(CURLOPT_TCP_KEEPIDLE, 30L);
+  SET(CURLOPT_TCP_KEEPINTVL, 15L);
+  SET(CURLOPT_MAXAGE_CONN, (long)FC_HTTP_IDLE_SECONDS);
+  SET(CURLOPT_SSL_VERIFYPEER, 1L);
+  SET(CURLOPT_SSL_VERIFYHOST, 2L);
+  SET(CURLOPT_TIMEOUT_MS, req->timeout_ms);
+  SET(CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
+  SET(CURLOPT_HTTPHEADER, x->headers);
+  SET(CURLOPT_CUSTOMREQUEST, req->method);
+  if (strcmp(req->method, "HEAD") == 0) SET(CURLOPT_NOBODY, 1L);
+  if (req->body) {
+    SET(CURLOPT_POSTFIELDS, x->body);
+    SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+  }
+#undef SET
+  return rc == CURLE_OK ? FC_OK : (rc == CURLE_OUT_OF_MEMORY ? FC_ENOMEM : FC_EINVAL);
+}
+
+fc_xfer *fc_http_start(fc_http *h, const fc_http_request *req, void *user, int *err) {
+  fc_xfer *x = calloc(1, sizeof *x);
+  *err = FC_ENOMEM;
+  if (!x) return NULL;
+  x->user = user;
+  fc_buf_init(&x->resp.headers, FC_HTTP_MAX_HEADERS);
+  fc_buf_init(&x->resp.body, req->max_body ? req->max_body : FC_HTTP_MAX_BODY);
+  x->easy = curl_easy_init();
+  if (!x->easy) goto fail;
+  if (req->body) {
+    x->body = malloc(req->body_len ? req->body_len : 1);
+    if (!x->body) goto fail;
+    if (req->body_len) memcpy(x->body, req->body, req->body_len);
+  }
+  /* No "Expect: 100-continue": one round trip less on large bodies. */
+  struct curl_slist *l = curl_slist_append(NULL, "Expect:");
+  if (!l) goto fail;
+  x->headers = l;
+  int has_type = 0;
+  for (size_t i = 0; i < req->nheaders; i++) {
+    if (!(l = curl_slist_append(x->headers, req->headers[i]))) goto fail;
+    x->headers = l;
+    has_type |= strncasecmp(req->headers[i], "content-type:", 13) == 0;
+  }
+  /* curl would add a form content type to a body; we send what we signed */
+  if (!has_type) {
+    if (!(l = curl_slist_append(x->headers, "Content-Type:"))) goto fail;
+    x->headers = l;
+  }
+  if ((*err = setup(x, req))) goto fail;
+  if (curl_multi_add_handle(h->multi, x->easy) != CURLM_OK) {
+    *err = FC_EINVAL;
+    goto fail;
+  }
+  x->http = h;
+  x->next = h->running;
+  if (h->running) h->running->prev = x;
+  h->running = x;
+  *err = FC_OK;
+  return x;
+fail:
+  fc_xfer_free(x);
+  return NULL;
+}
+
+/* Records how x ended and takes it out of the multi handle. */
+static void finish(fc_xfer *x, CURLcode rc) {
+  fc_http_response *r = &x->resp;
+  long status = 0;
+  double secs = 0;
+  curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME, &secs);
+  r->status = status;
+  r->seconds = secs;
+  if (rc != CURLE_OK) {
+    if (r->error == FC_HTTP_OK) r->error = classify(rc); /* else our callback's */
+    const char *msg = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
+    if (r->error == FC_HTTP_TOOBIG) msg = "response larger than its limit";
+    snprintf(r->message, sizeof r->message, "%s", msg);
+    size_t n = strlen(r->message);
+    while (n && r->message[n - 1] == '\n') r->message[--n] = '\0';
+  }
+  x->done = 1;
+  detach(x);
+}
+
+int fc_http_poll(fc_http *h, int timeout_ms, void (*done)(fc_xfer *, void *), void *arg) {
+  int running = 0;
+  if (curl_multi_perform(h->multi, &running) != CURLM_OK) return FC_EINVAL;
+  if (running && timeout_ms > 0) {
+    if (curl_multi_poll(h->multi, NULL, 0, timeout_ms, NULL) != CURLM_OK) return FC_EINVAL;
+    if (curl_multi_perform(h->multi, &running) != CURLM_OK) return FC_EINVAL;
+  }
+  CURLMsg *m;
+  int left;
+  while ((m = curl_multi_info_read(h->multi, &left))) {
+    if (m->msg != CURLMSG_DONE) continue;
+    fc_xfer *x = NULL;
+    curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+    CURLcode rc = m->data.result;
+    finish(x, rc);
+    if (done) done(x, arg);
+  }
+  return running;
+}
+
+int fc_xfer_done(const fc_xfer *x) { return x->done; }
+
+void *fc_xfer_user(const fc_xfer *x) { return x->user; }
+
+fc_http_response *fc_xfer_response(fc_xfer *x) { return &x->resp; }

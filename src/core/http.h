@@ -1,0 +1,71 @@
+/*
+** http.h: HTTP transfers on one curl multi handle.
+** One fc_http is one connection pool: every client of a process shares it,
+** so connections are reused across clients and calls. Transfers are started
+** without blocking and completed by fc_http_poll, which the caller drives
+** (the Lua scheduler, or a loop that waits for one transfer).
+*/
+#ifndef FC_HTTP_H
+#define FC_HTTP_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+#define FC_HTTP_MAX_HEADERS (64u << 10)  /* response header bytes */
+#define FC_HTTP_MAX_BODY (32u << 20)     /* default response body bound */
+#define FC_HTTP_IDLE_SECONDS 50          /* FC closes idle connections at 90 s */
+
+/* How a transfer failed, before or instead of an HTTP status. */
+enum fc_http_error {
+  FC_HTTP_OK = 0,
+  FC_HTTP_CONNECT,  /* refused, unreachable, reset before a response */
+  FC_HTTP_DNS,      /* host name not resolved */
+  FC_HTTP_TIMEOUT,  /* connect or total timeout */
+  FC_HTTP_TLS,      /* handshake or certificate */
+  FC_HTTP_TOOBIG,   /* response past its bound */
+  FC_HTTP_NOMEM,
+  FC_HTTP_OTHER
+};
+const char *fc_http_error_name(int err); /* "connect", "timeout", ... */
+
+typedef struct fc_http_request {
+  const char *method;
+  const char *url;
+  const char *const *headers; /* "Name: value" lines */
+  size_t nheaders;
+  const char *body; /* copied; may be NULL */
+  size_t body_len;
+  long timeout_ms;         /* whole transfer; 0: none */
+  long connect_timeout_ms; /* 0: curl's default */
+  size_t max_body;         /* 0: FC_HTTP_MAX_BODY */
+} fc_http_request;
+
+typedef struct fc_http_response {
+  long status;
+  fc_buf headers; /* the final response's header lines, "name: value\r\n" */
+  fc_buf body;
+  double seconds; /* total transfer time */
+  int error;      /* enum fc_http_error */
+  char message[256];
+} fc_http_response;
+
+typedef struct fc_http fc_http;
+typedef struct fc_xfer fc_xfer;
+
+fc_http *fc_http_new(void);
+void fc_http_free(fc_http *h); /* aborts and frees any transfer still in it */
+/* Starts a transfer; NULL with *err set (FC_ENOMEM, FC_EINVAL). */
+fc_xfer *fc_http_start(fc_http *h, const fc_http_request *req, void *user, int *err);
+/*
+** Drives every transfer for at most timeout_ms (0: don't wait) and calls
+** done(x, arg) for each one that finished. Returns the number of transfers
+** still running, or a negative fc error.
+*/
+int fc_http_poll(fc_http *h, int timeout_ms, void (*done)(fc_xfer *, void *), void *arg);
+int fc_xfer_done(const fc_xfer *x);
+void *fc_xfer_user(const fc_xfer *x);
+fc_http_response *fc_xfer_response(fc_xfer *x);
+void fc_xfer_free(fc_xfer *x); /* cancels it first when still running */
+
+#endif
