@@ -10,6 +10,7 @@
 #include <lua.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "buf.h"
 #include "crypto.h"
@@ -92,6 +93,14 @@ static int l_urlencode(lua_State *L) {
   return run_encoder(L, lua_toboolean(L, 2) ? enc_path : enc_pct, "urlencode");
 }
 static int l_urldecode(lua_State *L) { return run_encoder(L, fc_form_decode, "urldecode"); }
+
+/* core.now(): seconds on a monotonic clock, for timers and durations. */
+static int l_now(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+  return 1;
+}
 
 static int l_random(lua_State *L) {
   lua_Integer n = luaL_checkinteger(L, 1);
@@ -467,7 +476,8 @@ static const luaL_Reg funcs[] = {
     {"hex", l_hex},           {"unhex", l_unhex},
     {"base64", l_base64},     {"unbase64", l_unbase64},
     {"urlencode", l_urlencode}, {"urldecode", l_urldecode},
-    {"random", l_random},     {"sign", l_sign},
+    {"random", l_random},     {"now", l_now},
+        {"sign", l_sign},
     {"http", l_http},         {NULL, NULL}};
 
 static void new_class(lua_State *L, const char *name, const luaL_Reg *meta,

@@ -1,0 +1,368 @@
+-- The client: configuration, signing, sending, and turning answers into
+-- results or fc.Error values. fc's module functions use a default client;
+-- fc.client{...} makes others. Every client shares the one connection pool.
+
+local core = require "fc.core"
+local json = require "cjson"
+local Error = require "fc.error"
+local sched = require "fc.sched"
+local credentials = require "fc.credentials"
+
+local M = {}
+
+local VERSION = "2023-03-30"
+local MAX_SYNC = 32 * 1024 * 1024 -- FC-PROTOCOL.md §9
+local MAX_ASYNC = 128 * 1024
+local EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+M.USER_AGENT = "fcrun/0.1 (lua 5.4)"
+
+-- Option names a client accepts, and their checks.
+local OPTIONS = {
+  endpoint = "string", region = "string", account_id = "string", profile = "string",
+  access_key_id = "string", access_key_secret = "string", security_token = "string",
+  timeout = "number", connect_timeout = "number", verbose = "boolean", dry_run = "boolean",
+  user_agent = "string",
+}
+
+local function check_options(fn, opts)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then Error.invalid(fn, "options must be a table, got %s", type(opts)) end
+  for k, v in pairs(opts) do
+    local want = OPTIONS[k]
+    if not want then Error.invalid(fn, "unknown option '%s'", tostring(k)) end
+    if type(v) ~= want then Error.invalid(fn, "option '%s' must be a %s, got %s", k, want, type(v)) end
+    if want == "number" and not (v > 0) then Error.invalid(fn, "option '%s' must be positive", k) end
+  end
+  return opts
+end
+M.check_options = check_options
+
+local Client = {}
+Client.__index = Client
+Client.__name = "fc.Client"
+
+-- "https://host:port/base" -> scheme, authority (host[:port]), base path
+local function parse_endpoint(url)
+  local scheme, rest = url:match("^(%a[%w+.-]*)://(.*)$")
+  if not scheme then scheme, rest = "https", url end
+  scheme = scheme:lower()
+  if scheme ~= "http" and scheme ~= "https" then
+    Error.invalid("client", "endpoint '%s' must use http or https", url)
+  end
+  local authority, base = rest:match("^([^/?#]+)(/?[^?#]*)$")
+  if not authority or authority:find("@", 1, true) then
+    Error.invalid("client", "endpoint '%s' is not of the form [http[s]://]host[:port][/path]", url)
+  end
+  return scheme, authority, (base:gsub("/+$", ""))
+end
+
+function M.new(opts, defaults)
+  opts = check_options("client", opts)
+  local o = {}
+  for k, v in pairs(defaults or {}) do o[k] = v end
+  for k, v in pairs(opts) do o[k] = v end
+  return setmetatable({opts = o}, Client)
+end
+
+-- The endpoint, resolved on first use: explicit, or the account endpoint.
+function Client:endpoint()
+  if self.scheme then return self.scheme, self.authority, self.base end
+  local o = self.opts
+  local url = o.endpoint
+  if not url then
+    local account = o.account_id or os.getenv("ALIBABA_CLOUD_ACCOUNT_ID") or os.getenv("FC_ACCOUNT_ID")
+    local region = o.region or os.getenv("ALIBABA_CLOUD_REGION_ID")
+    if not region and self:credentials().region then region = self.creds.region end
+    if not (account and account ~= "" and region and region ~= "") then
+      error(Error.new{kind = "config", message = "no endpoint: give --endpoint URL, or the account id " ..
+        "(--account-id, ALIBABA_CLOUD_ACCOUNT_ID or FC_ACCOUNT_ID) and the region " ..
+        "(--region or ALIBABA_CLOUD_REGION_ID)" .. (account and "" or "; the account id is missing") ..
+        (region and "" or "; the region is missing")}, 0)
+    end
+    url = string.format("https://%s.%s.fc.aliyuncs.com", account, region)
+  end
+  self.scheme, self.authority, self.base = parse_endpoint(url)
+  return self.scheme, self.authority, self.base
+end
+
+function Client:credentials()
+  if not self.creds then self.creds = credentials.resolve(self.opts) end
+  return self.creds
+end
+
+local function check_header_value(fn, name, v)
+  if type(v) ~= "string" then
+    Error.invalid(fn, "header '%s' must be a string, got %s", name, type(v))
+  end
+  if v:find("[\r\n]") then
+    Error.invalid(fn, "header '%s' holds a CR or LF; header values must be one line", name)
+  end
+end
+
+-- fc.sign{...}: see init.lua. Fills in what FC requires and signs.
+function M.sign(t)
+  if type(t) ~= "table" then Error.invalid("sign", "argument must be a table, got %s", type(t)) end
+  local body = t.body or ""
+  if type(body) ~= "string" then Error.invalid("sign", "body must be a string, got %s", type(body)) end
+  if type(t.access_key_id) ~= "string" or type(t.access_key_secret) ~= "string" then
+    Error.invalid("sign", "access_key_id and access_key_secret are required strings")
+  end
+  local headers = {}
+  for k, v in pairs(t.headers or {}) do
+    if type(k) ~= "string" then Error.invalid("sign", "header names must be strings") end
+    check_header_value("sign", k, v)
+    headers[k:lower()] = v
+  end
+  if t.host then headers.host = t.host end
+  headers["x-acs-version"] = headers["x-acs-version"] or VERSION
+  headers["x-acs-date"] = t.date or headers["x-acs-date"] or os.date("!%Y-%m-%dT%H:%M:%SZ")
+  headers["x-acs-signature-nonce"] = t.nonce or headers["x-acs-signature-nonce"]
+    or core.hex(core.random(16))
+  headers["x-acs-content-sha256"] = #body == 0 and EMPTY_SHA256 or core.hex(core.sha256(body))
+  if t.security_token then
+    headers["x-acs-security-token"] = t.security_token
+    headers["x-acs-accesskey-id"] = t.access_key_id
+  end
+  local s = core.sign{
+    method = (t.method or "GET"):upper(), path = t.path or "/", query = t.query,
+    headers = headers, payload_hash = headers["x-acs-content-sha256"],
+    access_key_id = t.access_key_id, access_key_secret = t.access_key_secret,
+  }
+  headers.authorization = s.authorization
+  s.headers = headers
+  return s
+end
+
+-- The canonical query, which is also what we send on the wire.
+local function query_string(query)
+  local pairs_ = {}
+  for k, v in pairs(query or {}) do
+    local tv = type(v)
+    if tv ~= "string" and tv ~= "number" and tv ~= "boolean" then
+      Error.invalid("request", "query '%s' must be a string, number or boolean, got %s", tostring(k), tv)
+    end
+    pairs_[#pairs_ + 1] = core.urlencode(k) .. "=" .. core.urlencode(tostring(v))
+  end
+  table.sort(pairs_)
+  return table.concat(pairs_, "&")
+end
+
+local REDACT = {["x-acs-security-token"] = true}
+
+-- Verbose and dry-run lines go to stderr; secrets never do.
+local function note(fmt, ...)
+  io.stderr:write("fcrun: ", string.format(fmt, ...), "\n")
+end
+
+local function service_error(method, path, resp, raw)
+  local body = resp.body
+  local code, message, rid
+  local ok, doc = pcall(json.decode, body)
+  if ok and type(doc) == "table" then
+    code = doc.Code or doc.code or doc.ErrorCode or doc.errorCode
+    message = doc.Message or doc.message or doc.ErrorMessage or doc.errorMessage
+    rid = doc.RequestId or doc.requestId
+  end
+  rid = resp.headers["x-fc-request-id"] or rid
+  if not message then
+    message = #body > 0 and (#body > 512 and body:sub(1, 512) .. "..." or body) or "(empty body)"
+  end
+  return Error.new{kind = "service", status = resp.status, code = code and tostring(code) or
+    ("HTTP" .. resp.status), message = tostring(message), request_id = rid,
+    where = method .. " " .. path, headers = resp.headers, body = raw and body or nil}
+end
+
+-- Sends one signed request; returns the raw response {status, headers, body,
+-- seconds}, or {dry_run = true, ...}. Raises fc.Error for failures.
+-- r: method, path (decoded), query, headers, body, action, timeout
+function Client:send(r)
+  local o = self.opts
+  local scheme, authority, base = self:endpoint()
+  local creds = self:credentials()
+  local headers = {["x-acs-action"] = r.action}
+  for k, v in pairs(r.headers or {}) do headers[k] = v end
+  if r.body and r.content_type then headers["content-type"] = r.content_type end
+  local path = base .. r.path
+  local s = M.sign{method = r.method, host = authority, path = path, query = r.query,
+    headers = headers, body = r.body, access_key_id = creds.access_key_id,
+    access_key_secret = creds.access_key_secret, security_token = creds.security_token}
+  local qs = query_string(r.query)
+  local url = scheme .. "://" .. authority .. core.urlencode(path, true) .. (qs ~= "" and "?" .. qs or "")
+  local lines = {"User-Agent: " .. (o.user_agent or M.USER_AGENT), "Accept: application/json"}
+  for k, v in pairs(s.headers) do lines[#lines + 1] = k .. ": " .. v end
+  table.sort(lines)
+  if o.dry_run then
+    note("dry run: %s %s", r.method, url)
+    for _, l in ipairs(lines) do
+      local k = l:match("^([^:]+)"):lower()
+      note("  %s", REDACT[k] and (k .. ": <redacted>") or l)
+    end
+    note("  (%d body bytes)", r.body and #r.body or 0)
+    return {dry_run = true, status = 0, headers = {}, body = "", seconds = 0, url = url,
+            request_headers = s.headers}
+  end
+  local x = sched.pool():start{method = r.method, url = url, headers = lines, body = r.body,
+    timeout = r.timeout or o.timeout or 60, connect_timeout = o.connect_timeout or 10}
+  sched.await(x)
+  local resp, kind, msg = x:response()
+  local where = r.method .. " " .. path
+  if not resp then
+    if o.verbose then note("%s -> %s error: %s", where, kind, msg) end
+    error(Error.new{kind = "transport", code = kind, message = msg, where = where}, 0)
+  end
+  if o.verbose then
+    note("%s -> %d [%s] %.1f ms", where, resp.status, resp.headers["x-fc-request-id"] or "-",
+         resp.seconds * 1000)
+  end
+  if resp.status >= 400 then error(service_error(r.method, path, resp), 0) end
+  return resp
+end
+
+local function decode_body(resp)
+  local ct = resp.headers["content-type"] or ""
+  if #resp.body > 0 and (ct:find("json", 1, true) or ct == "") then
+    local ok, v = pcall(json.decode, resp.body)
+    if ok then return v end
+  end
+  return resp.body
+end
+
+-- client:request{method, path, query, headers, body, action, timeout}
+function Client:request(t)
+  if type(t) ~= "table" then Error.invalid("request", "argument must be a table, got %s", type(t)) end
+  if type(t.path) ~= "string" or t.path:sub(1, 1) ~= "/" then
+    Error.invalid("request", "path must be a string starting with '/'")
+  end
+  if type(t.action) ~= "string" or not t.action:match("^%a+$") then
+    Error.invalid("request", "action must be the operation name, e.g. 'GetFunction'")
+  end
+  local body = t.body
+  if type(body) == "table" then body = json.encode(body) end
+  if body ~= nil and type(body) ~= "string" then
+    Error.invalid("request", "body must be a string or a table, got %s", type(body))
+  end
+  for k, v in pairs(t.headers or {}) do check_header_value("request", k, v) end
+  local method = (t.method or "GET"):upper()
+  local resp = self:send{method = method, path = t.path, query = t.query, headers = t.headers,
+    body = body, content_type = type(t.body) == "table" and "application/json" or "application/octet-stream",
+    action = t.action, timeout = t.timeout}
+  if resp.dry_run then return resp end
+  return {status = resp.status, headers = resp.headers, body = decode_body(resp),
+          raw = resp.body, request_id = resp.headers["x-fc-request-id"], duration = resp.seconds}
+end
+
+-- Results of fc.invoke: a table with a json() method.
+local Result = {}
+Result.__index = Result
+Result.__name = "fc.Result"
+function Result:json()
+  local ok, v = pcall(json.decode, self.body)
+  if not ok then
+    error(Error.new{kind = "invalid", message = "fc.Result:json: the body is not JSON (" ..
+      tostring(v) .. ")", request_id = self.request_id}, 2)
+  end
+  return v
+end
+function Result:__tostring()
+  return string.format("fc.Result(%s %s, %d bytes%s)", tostring(self.status),
+    self.ok and "ok" or (self.error_type or "failed"), #(self.body or ""),
+    self.request_id and (" [request " .. self.request_id .. "]") or "")
+end
+M.Result = Result
+
+local NAME_RULE = "1 to 64 letters, digits, '_' or '-', not starting with a digit or '-'"
+local ID_RULE = "1 to 128 letters, digits, '_' or '-', starting with a letter or '_'"
+local QUALIFIER_RULE = "a version number, LATEST, or an alias of 1 to 128 letters, digits, '_' or '-'"
+
+function M.check_function_name(fn, name)
+  if type(name) ~= "string" then
+    Error.invalid(fn, "function name must be a string, got %s", type(name))
+  end
+  if #name < 1 or #name > 64 or not name:match("^[%a_][%w_-]*$") then
+    Error.invalid(fn, "function name '%s' is invalid: use %s", name, NAME_RULE)
+  end
+end
+
+function M.check_qualifier(fn, q)
+  if q == nil then return end
+  if type(q) ~= "string" or #q < 1 or #q > 128 or not q:match("^[%w_-]+$") then
+    Error.invalid(fn, "qualifier '%s' is invalid: use %s", tostring(q), QUALIFIER_RULE)
+  end
+end
+
+function M.check_task_id(fn, id)
+  if type(id) ~= "string" or #id > 128 or not id:match("^[%a_][%w_-]*$") then
+    Error.invalid(fn, "task_id '%s' is invalid: use %s", tostring(id), ID_RULE)
+  end
+end
+
+local INVOKE_OPTIONS = {qualifier = "string", async = "boolean", task_id = "string", log = "boolean",
+                        headers = "table", timeout = "number"}
+
+-- client:invoke(name, payload, opts) -> fc.Result; see init.lua.
+function Client:invoke(name, payload, opts)
+  M.check_function_name("invoke", name)
+  opts = opts or {}
+  if type(opts) ~= "table" then Error.invalid("invoke", "options must be a table, got %s", type(opts)) end
+  for k, v in pairs(opts) do
+    if not INVOKE_OPTIONS[k] then Error.invalid("invoke", "unknown option '%s'", tostring(k)) end
+    if type(v) ~= INVOKE_OPTIONS[k] then
+      Error.invalid("invoke", "option '%s' must be a %s, got %s", k, INVOKE_OPTIONS[k], type(v))
+    end
+  end
+  M.check_qualifier("invoke", opts.qualifier)
+  if opts.task_id then
+    if not opts.async then Error.invalid("invoke", "task_id needs async = true") end
+    M.check_task_id("invoke", opts.task_id)
+  end
+  if opts.timeout and not (opts.timeout > 0) then Error.invalid("invoke", "timeout must be positive") end
+  local body
+  if type(payload) == "table" then
+    local ok, s = pcall(json.encode, payload)
+    if not ok then Error.invalid("invoke", "payload table cannot be encoded as JSON: %s", s) end
+    body = s
+  elseif type(payload) == "string" then
+    body = payload
+  elseif payload ~= nil then
+    Error.invalid("invoke", "payload must be a string, a table or nil, got %s", type(payload))
+  end
+  local limit = opts.async and MAX_ASYNC or MAX_SYNC
+  if body and #body > limit then
+    Error.invalid("invoke", "payload is %d bytes, over the %s limit of %d bytes",
+      #body, opts.async and "async" or "sync", limit)
+  end
+  local headers = {}
+  for k, v in pairs(opts.headers or {}) do
+    if type(k) ~= "string" or not k:lower():match("^x%-fc%-[%w-]+$") then
+      Error.invalid("invoke", "extra header '%s' must be named x-fc-*", tostring(k))
+    end
+    check_header_value("invoke", k, v)
+    headers[k:lower()] = v
+  end
+  headers["x-fc-invocation-type"] = opts.async and "Async" or "Sync"
+  headers["x-fc-log-type"] = opts.log and "Tail" or "None"
+  if opts.task_id then headers["x-fc-async-task-id"] = opts.task_id end
+
+  local t0 = sched.now()
+  local resp = self:send{method = "POST", path = "/" .. VERSION .. "/functions/" .. name .. "/invocations",
+    query = opts.qualifier and {qualifier = opts.qualifier} or nil, headers = headers,
+    body = body or "", content_type = body and "application/octet-stream" or nil,
+    action = "InvokeFunction", timeout = opts.timeout}
+  local h = resp.headers
+  local r = setmetatable({status = resp.status, body = resp.body, headers = h,
+    request_id = h["x-fc-request-id"], duration = sched.now() - t0,
+    task_id = h["x-fc-async-task-id"], error_type = h["x-fc-error-type"],
+    qualifier = h["x-fc-invocation-service-version"], dry_run = resp.dry_run}, Result)
+  r.ok = r.error_type == nil
+  if h["x-fc-log-result"] then
+    r.log = core.unbase64(h["x-fc-log-result"]) -- nil if FC sent something else
+  end
+  if r.error_type then
+    local ok, v = pcall(json.decode, r.body)
+    r.error = ok and v or r.body
+  end
+  return r
+end
+
+M.Client = Client
+return M

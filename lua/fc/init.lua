@@ -1,0 +1,54 @@
+-- fc: Alibaba Cloud Function Compute 3.0 (API 2023-03-30) from Lua.
+-- The reference is docs/API.md; every function there has a tested example.
+
+local core = require "fc.core"
+local json = require "cjson"
+local Error = require "fc.error"
+local sched = require "fc.sched"
+local client = require "fc.client"
+
+local fc = {
+  VERSION = "0.1.0",
+  API_VERSION = "2023-03-30",
+  Error = Error,
+  json = json,
+  base64 = {encode = core.base64, decode = core.unbase64},
+  hex = {encode = core.hex, decode = core.unhex},
+  sha256 = core.sha256,
+  hmac_sha256 = core.hmac_sha256,
+  sign = client.sign,
+  spawn = sched.spawn,
+  wait = sched.wait,
+  sleep = sched.sleep,
+}
+
+-- The default client's options (fcrun's flags land here) and the client.
+local defaults = {}
+local default_client
+
+function fc.client(opts)
+  return client.new(opts, defaults)
+end
+
+-- fc.configure(opts): sets options of the default client (and of every
+-- fc.client made afterwards); nil values leave an option as it was.
+function fc.configure(opts)
+  client.check_options("configure", opts)
+  for k, v in pairs(opts) do defaults[k] = v end
+  default_client = nil
+end
+
+local function default()
+  if not default_client then default_client = client.new(nil, defaults) end
+  return default_client
+end
+
+function fc.invoke(name, payload, opts)
+  return default():invoke(name, payload, opts)
+end
+
+function fc.request(t)
+  return default():request(t)
+end
+
+return fc
