@@ -3,7 +3,7 @@
 -- fc.client{...} makes others. Every client shares the one connection pool.
 
 local core = require "fc.core"
-local json = require "cjson"
+local json = require "fc.json"
 local Error = require "fc.error"
 local sched = require "fc.sched"
 local credentials = require "fc.credentials"
@@ -40,6 +40,9 @@ M.check_options = check_options
 local Client = {}
 Client.__index = Client
 Client.__name = "fc.Client"
+function Client:__tostring() -- never the credentials
+  return "fc.Client(" .. (self.opts.endpoint or "account endpoint") .. ")"
+end
 
 -- "https://host:port/base" -> scheme, authority (host[:port]), base path
 local function parse_endpoint(url)

@@ -8,7 +8,7 @@
 --      INI file, type access_key; profile as above, else "default"
 -- When none has a key pair, the error lists every source tried and why.
 
-local json = require "cjson"
+local json = require "fc.json"
 local Error = require "fc.error"
 
 local M = {}

@@ -2,7 +2,7 @@
 -- The reference is docs/API.md; every function there has a tested example.
 
 local core = require "fc.core"
-local json = require "cjson"
+local json = require "fc.json"
 local Error = require "fc.error"
 local sched = require "fc.sched"
 local client = require "fc.client"

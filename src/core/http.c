@@ -232,7 +232,7 @@ static void finish(fc_xfer *x, CURLcode rc) {
 int fc_http_poll(fc_http *h, int timeout_ms, void (*done)(fc_xfer *, void *), void *arg) {
   int running = 0;
   if (curl_multi_perform(h->multi, &running) != CURLM_OK) return FC_EINVAL;
-  if (running && timeout_ms > 0) {
+  if (timeout_ms > 0) { /* waits even with nothing running: a timer's sleep */
     if (curl_multi_poll(h->multi, NULL, 0, timeout_ms, NULL) != CURLM_OK) return FC_EINVAL;
     if (curl_multi_perform(h->multi, &running) != CURLM_OK) return FC_EINVAL;
   }

@@ -1,0 +1,4 @@
+-- boom: always fails.
+return function(event)
+  error("boom: " .. event)
+end

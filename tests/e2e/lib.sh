@@ -1,0 +1,73 @@
+# lib.sh: shared by the end-to-end tests. Source it after setting FCRUN.
+#   start_emulator DIR [extra serve flags]  starts `fcrun serve` on an
+#       ephemeral loopback port; sets ENDPOINT, EMU_PID; stopped on exit
+#   ok NAME / fail NAME WHY / expect_eq NAME GOT WANT / expect_in NAME TEXT PART
+#   finish                                    prints "N passed, N failed"
+set -u
+
+: "${FCRUN:?set FCRUN to the fcrun binary}"
+PASSED=0
+FAILED=0
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/fcrun-e2e.XXXXXX")
+EMU_PID=""
+export TEST_KEY_ID="LTAItestkey0001"
+export TEST_KEY_SECRET="s3cr3t-test-secret-value-0001"
+
+cleanup() {
+  if [ -n "$EMU_PID" ]; then kill "$EMU_PID" 2>/dev/null; wait "$EMU_PID" 2>/dev/null; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+ok() { PASSED=$((PASSED + 1)); echo "ok   $1"; }
+fail() { FAILED=$((FAILED + 1)); echo "FAIL $1"; printf '  %s\n' "$2" | head -n 40; }
+
+expect_eq() {
+  if [ "$2" = "$3" ]; then ok "$1"; else fail "$1" "got [$2], want [$3]"; fi
+}
+
+expect_in() {
+  case "$2" in
+    *"$3"*) ok "$1" ;;
+    *) fail "$1" "[$3] not found in: $2" ;;
+  esac
+}
+
+expect_not_in() {
+  case "$2" in
+    *"$3"*) fail "$1" "[$3] must not appear in: $2" ;;
+    *) ok "$1" ;;
+  esac
+}
+
+# start_emulator DIR [flags...]: waits (at most 10 s) for the listening line.
+start_emulator() {
+  local dir=$1
+  shift
+  local log="$WORK/emu.log"
+  timeout 600 "$FCRUN" serve --functions "$dir" --port 0 \
+    --access-key-id "$TEST_KEY_ID" --access-key-secret "$TEST_KEY_SECRET" "$@" \
+    >"$log" 2>&1 &
+  EMU_PID=$!
+  local i=0
+  while [ $i -lt 100 ]; do
+    ENDPOINT=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$log" | head -n 1)
+    [ -n "$ENDPOINT" ] && return 0
+    kill -0 "$EMU_PID" 2>/dev/null || break
+    sleep 0.1
+    i=$((i + 1))
+  done
+  echo "emulator did not start:"; cat "$log"
+  exit 1
+}
+
+# fc ARGS...: fcrun against the emulator with the test keys, bounded in time.
+fc() {
+  ALIBABA_CLOUD_ACCESS_KEY_ID=$TEST_KEY_ID ALIBABA_CLOUD_ACCESS_KEY_SECRET=$TEST_KEY_SECRET \
+    timeout 60 "$FCRUN" --endpoint "$ENDPOINT" "$@"
+}
+
+finish() {
+  echo "$PASSED passed, $FAILED failed"
+  [ "$FAILED" -eq 0 ]
+}
