@@ -1,0 +1,7 @@
+-- receipt: renders a priced order as one line of text.
+local json = require "cjson"
+
+return function(event)
+  local order = json.decode(event)
+  return string.format("order %s: %d x 2.50 = %.2f", order.id, order.quantity, order.total)
+end

@@ -1,0 +1,15 @@
+-- validate: accepts an order only when it has a positive quantity;
+-- anything else is an unhandled function error, as a real handler's
+-- uncaught exception would be.
+local json = require "cjson"
+
+return function(event, ctx)
+  local ok, order = pcall(json.decode, event)
+  if not ok or type(order) ~= "table" then error("event is not a JSON object") end
+  print("validating order " .. tostring(order.id))
+  if type(order.quantity) ~= "number" or order.quantity <= 0 then
+    error(string.format("order %s: quantity must be a positive number", tostring(order.id)))
+  end
+  order.valid = true
+  return order
+end
