@@ -10,6 +10,10 @@ PASSED=0
 FAILED=0
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/fcrun-e2e.XXXXXX")
 EMU_PID=""
+# Under the sanitizers, reports go to files that finish() turns into failures:
+# an e2e test often ignores a child's stderr and exit status.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$WORK/sanitizer"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$WORK/sanitizer"
 export TEST_KEY_ID="LTAItestkey0001"
 export TEST_KEY_SECRET="s3cr3t-test-secret-value-0001"
 
@@ -68,6 +72,10 @@ fc() {
 }
 
 finish() {
+  if [ -n "$EMU_PID" ]; then kill "$EMU_PID" 2>/dev/null; wait "$EMU_PID" 2>/dev/null; EMU_PID=""; fi
+  for report in "$WORK"/sanitizer.*; do
+    [ -f "$report" ] && fail "sanitizer report $(basename "$report")" "$(head -n 30 "$report")"
+  done
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]
 }
