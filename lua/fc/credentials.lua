@@ -30,6 +30,24 @@ local function nonempty(v)
   return type(v) == "string" and v ~= "" and v or nil
 end
 
+-- The key pair of one profile entry, or nil with the reason added to tried.
+-- field names the entry's kind ("mode" in the CLI file, "type" in the INI
+-- file); supported lists the lower-cased kinds that hold a static key pair.
+local function key_pair(where, p, field, default, supported, hint, tried)
+  local kind = nonempty(p[field]) or default
+  if not supported[kind:lower()] then
+    tried[#tried + 1] = string.format("%s has %s %s, which fcrun does not support (use %s)",
+                                      where, field, kind, hint)
+    return nil
+  end
+  local id, secret = nonempty(p.access_key_id), nonempty(p.access_key_secret)
+  if not (id and secret) then
+    tried[#tried + 1] = where .. " has no access_key_id/access_key_secret"
+    return nil
+  end
+  return {access_key_id = id, access_key_secret = secret, source = where}, kind:lower()
+end
+
 local function cli_profile(path, profile, tried)
   local text = path and read_file(path)
   if not text then
@@ -44,22 +62,13 @@ local function cli_profile(path, profile, tried)
   local name = profile or nonempty(doc.current) or "default"
   for _, p in ipairs(type(doc.profiles) == "table" and doc.profiles or {}) do
     if type(p) == "table" and p.name == name then
-      local mode = type(p.mode) == "string" and p.mode:lower() or "ak"
-      if mode ~= "ak" and mode ~= "ststoken" then
-        tried[#tried + 1] = string.format(
-          "%s: profile '%s' has mode %s, which fcrun does not support (use AK or StsToken)",
-          path, name, tostring(p.mode))
-        return nil
+      local c, mode = key_pair(string.format("%s: profile '%s'", path, name), p, "mode", "AK",
+                               {ak = true, ststoken = true}, "AK or StsToken", tried)
+      if c then
+        c.security_token = mode == "ststoken" and nonempty(p.sts_token) or nil
+        c.region = nonempty(p.region_id)
       end
-      local id, secret = nonempty(p.access_key_id), nonempty(p.access_key_secret)
-      if not (id and secret) then
-        tried[#tried + 1] = string.format("%s: profile '%s' has no access_key_id/access_key_secret", path, name)
-        return nil
-      end
-      return {access_key_id = id, access_key_secret = secret,
-              security_token = mode == "ststoken" and nonempty(p.sts_token) or nil,
-              region = nonempty(p.region_id),
-              source = string.format("%s (profile '%s')", path, name)}
+      return c
     end
   end
   tried[#tried + 1] = string.format("%s: no profile '%s'", path, name)
@@ -95,19 +104,8 @@ local function ini_profile(path, profile, tried)
     tried[#tried + 1] = string.format("%s: no profile '%s'", path, name)
     return nil
   end
-  if s.type ~= "access_key" then
-    tried[#tried + 1] = string.format(
-      "%s: profile '%s' has type %s, which fcrun does not support (use access_key)",
-      path, name, tostring(s.type))
-    return nil
-  end
-  local id, secret = nonempty(s.access_key_id), nonempty(s.access_key_secret)
-  if not (id and secret) then
-    tried[#tried + 1] = string.format("%s: profile '%s' has no access_key_id/access_key_secret", path, name)
-    return nil
-  end
-  return {access_key_id = id, access_key_secret = secret,
-          source = string.format("%s (profile '%s')", path, name)}
+  return (key_pair(string.format("%s: profile '%s'", path, name), s, "type", "(none)",
+                   {access_key = true}, "access_key", tried))
 end
 
 -- resolve(opts) -> {access_key_id, access_key_secret, security_token, source}
