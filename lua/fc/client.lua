@@ -183,8 +183,10 @@ function Client:send(r)
   local scheme, authority, base = self:endpoint()
   local creds = self:credentials()
   local headers = {["x-acs-action"] = r.action}
-  for k, v in pairs(r.headers or {}) do headers[k] = v end
-  if r.body and r.content_type then headers["content-type"] = r.content_type end
+  for k, v in pairs(r.headers or {}) do headers[k:lower()] = v end
+  if r.body and r.content_type and not headers["content-type"] then
+    headers["content-type"] = r.content_type
+  end
   local path = base .. r.path
   local s = M.sign{method = r.method, host = authority, path = path, query = r.query,
     headers = headers, body = r.body, access_key_id = creds.access_key_id,

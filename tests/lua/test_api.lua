@@ -70,6 +70,13 @@ check.run{
     check.eq(r.dry_run, true)
     check.eq(r.ok, true)
     check.eq(r.status, 0)
+    local q = d:request{method = "PUT", path = "/2023-03-30/functions/f", action = "UpdateFunction",
+                        body = '{"timeout":9}', headers = {["Content-Type"] = "application/json"}}
+    check.eq(q.request_headers["content-type"], "application/json", "the caller's content type")
+    local t = d:request{method = "PUT", path = "/2023-03-30/functions/f", action = "UpdateFunction",
+                        body = {timeout = 9}}
+    check.eq(t.request_headers["content-type"], "application/json", "a table body is JSON")
+    check.eq(t.request_headers["x-acs-action"], "UpdateFunction")
   end},
   {"spawn, wait, sleep", function()
     local order = {}
