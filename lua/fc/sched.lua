@@ -60,10 +60,13 @@ end
 
 -- Runs what is ready, then polls transfers for at most `wait` seconds.
 function M.step(wait)
-  while #ready > 0 do
-    local batch = ready
-    ready = {}
-    for _, r in ipairs(batch) do resume(r[1], table.unpack(r, 2)) end
+  if #ready > 0 then -- let the caller re-check its condition before any wait
+    while #ready > 0 do
+      local batch = ready
+      ready = {}
+      for _, r in ipairs(batch) do resume(r[1], table.unpack(r, 2)) end
+    end
+    wait = 0
   end
   local t = now()
   while timers[1] and timers[1].at <= t do

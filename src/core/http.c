@@ -229,22 +229,28 @@ static void finish(fc_xfer *x, CURLcode rc) {
   detach(x);
 }
 
-int fc_http_poll(fc_http *h, int timeout_ms, void (*done)(fc_xfer *, void *), void *arg) {
-  int running = 0;
-  if (curl_multi_perform(h->multi, &running) != CURLM_OK) return FC_EINVAL;
-  if (timeout_ms > 0) { /* waits even with nothing running: a timer's sleep */
-    if (curl_multi_poll(h->multi, NULL, 0, timeout_ms, NULL) != CURLM_OK) return FC_EINVAL;
-    if (curl_multi_perform(h->multi, &running) != CURLM_OK) return FC_EINVAL;
-  }
+static int drain_done(fc_http *h, void (*done)(fc_xfer *, void *), void *arg) {
   CURLMsg *m;
-  int left;
+  int left, n = 0;
   while ((m = curl_multi_info_read(h->multi, &left))) {
     if (m->msg != CURLMSG_DONE) continue;
     fc_xfer *x = NULL;
     curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-    CURLcode rc = m->data.result;
-    finish(x, rc);
+    finish(x, m->data.result);
     if (done) done(x, arg);
+    n++;
+  }
+  return n;
+}
+
+int fc_http_poll(fc_http *h, int timeout_ms, void (*done)(fc_xfer *, void *), void *arg) {
+  int running = 0;
+  if (curl_multi_perform(h->multi, &running) != CURLM_OK) return FC_EINVAL;
+  /* a transfer that ended in that perform: report it now, never sleep on it */
+  if (drain_done(h, done, arg) == 0 && timeout_ms > 0) {
+    if (curl_multi_poll(h->multi, NULL, 0, timeout_ms, NULL) != CURLM_OK) return FC_EINVAL;
+    if (curl_multi_perform(h->multi, &running) != CURLM_OK) return FC_EINVAL;
+    drain_done(h, done, arg);
   }
   return running;
 }

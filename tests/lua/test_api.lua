@@ -90,6 +90,22 @@ check.run{
     check.raises(function() fc.wait(t) end, "boom")
     check.raises(function() fc.wait({}) end, "fc.Task expected")
   end},
+  {"a finished transfer is seen at once", function()
+    -- A refused connection ends inside the first curl perform. The loop
+    -- once slept a whole poll interval (1 s) after that anyway, before the
+    -- main chunk saw its task finish. The bound is half the poll interval,
+    -- a constant of the scheduler, not a guess at machine speed: ten
+    -- refused connections take milliseconds.
+    local now = require("fc.core").now
+    local t = now()
+    fc.wait(fc.spawn(function() for _ = 1, 10 do pcall(c.invoke, c, "f") end end))
+    local in_task = now() - t
+    t = now()
+    for _ = 1, 10 do pcall(c.invoke, c, "f") end
+    local in_main = now() - t
+    assert(in_task < 0.5 and in_main < 0.5,
+      string.format("10 refused connections took %.2f s in a task, %.2f s in main", in_task, in_main))
+  end},
   {"requests in tasks run concurrently", function()
     -- Four connection attempts to a closed port, each failing at once: the
     -- point is that tasks yield on requests and all finish.
