@@ -1,0 +1,307 @@
+#include "verify.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "crypto.h"
+#include "encode.h"
+
+#define SIG_MISMATCH                                                      \
+  "The request signature we calculated does not match the signature you " \
+  "provided. Check your access key and signing method"
+
+/* ------------------------------------------------------------------------ */
+/* Nonce store                                                               */
+/* ------------------------------------------------------------------------ */
+
+#define NONCE_KEEP 64 /* bytes of a nonce kept beside its full-length hash */
+
+typedef struct nonce_entry {
+  uint64_t hash;
+  time_t expires;
+  uint32_t next; /* next entry in the same bucket, or NIL */
+  uint16_t len;  /* min(strlen, NONCE_KEEP) */
+  char text[NONCE_KEEP];
+} nonce_entry;
+
+#define NIL UINT32_MAX
+
+/*
+** Entries live in a ring in arrival order (the oldest is evicted first when
+** the ring is full, and expired ones are pruned from its tail); a chained
+** hash table over the ring finds them. Everything is allocated once.
+*/
+struct fc_nonce_store {
+  pthread_mutex_t lock;
+  nonce_entry *ring;
+  uint32_t *buckets;
+  size_t cap, nbuckets, head, count; /* head: oldest entry */
+};
+
+int fc_nonce_store_new(fc_nonce_store **out, size_t capacity) {
+  *out = NULL;
+  if (capacity < 16) capacity = 16;
+  if (capacity > (1u << 24)) capacity = 1u << 24;
+  fc_nonce_store *s = calloc(1, sizeof *s);
+  if (!s) return FC_ENOMEM;
+  s->cap = capacity;
+  s->nbuckets = 1;
+  while (s->nbuckets < capacity) s->nbuckets <<= 1;
+  s->ring = calloc(capacity, sizeof *s->ring);
+  s->buckets = malloc(s->nbuckets * sizeof *s->buckets);
+  if (!s->ring || !s->buckets || pthread_mutex_init(&s->lock, NULL) != 0) {
+    free(s->ring);
+    free(s->buckets);
+    free(s);
+    return FC_ENOMEM;
+  }
+  for (size_t i = 0; i < s->nbuckets; i++) s->buckets[i] = NIL;
+  *out = s;
+  return FC_OK;
+}
+
+void fc_nonce_store_free(fc_nonce_store *s) {
+  if (!s) return;
+  pthread_mutex_destroy(&s->lock);
+  free(s->ring);
+  free(s->buckets);
+  free(s);
+}
+
+/* FNV-1a over the whole nonce, however long. */
+static uint64_t nonce_hash(const char *p, size_t n) {
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < n; i++) {
+    h ^= (unsigned char)p[i];
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+/* Unlinks the oldest entry from its bucket chain and drops it. */
+static void drop_oldest(fc_nonce_store *s) {
+  uint32_t idx = (uint32_t)s->head;
+  uint32_t *link = &s->buckets[s->ring[idx].hash & (s->nbuckets - 1)];
+  while (*link != NIL && *link != idx) link = &s->ring[*link].next;
+  if (*link == idx) *link = s->ring[idx].next;
+  s->head = (s->head + 1) % s->cap;
+  s->count--;
+}
+
+int fc_nonce_store_add(fc_nonce_store *s, const char *nonce, time_t expires, time_t now) {
+  size_t n = strlen(nonce);
+  uint64_t h = nonce_hash(nonce, n);
+  uint16_t keep = (uint16_t)(n < NONCE_KEEP ? n : NONCE_KEEP);
+  pthread_mutex_lock(&s->lock);
+  while (s->count && s->ring[s->head].expires < now) drop_oldest(s);
+  uint32_t *bucket = &s->buckets[h & (s->nbuckets - 1)];
+  for (uint32_t i = *bucket; i != NIL; i = s->ring[i].next) {
+    nonce_entry *e = &s->ring[i];
+    if (e->hash == h && e->len == keep && memcmp(e->text, nonce, keep) == 0 &&
+        e->expires >= now) {
+      pthread_mutex_unlock(&s->lock);
+      return 1;
+    }
+  }
+  if (s->count == s->cap) drop_oldest(s);
+  uint32_t idx = (uint32_t)((s->head + s->count) % s->cap);
+  nonce_entry *e = &s->ring[idx];
+  e->hash = h;
+  e->expires = expires;
+  e->len = keep;
+  memcpy(e->text, nonce, keep);
+  e->next = *bucket;
+  *bucket = idx;
+  s->count++;
+  pthread_mutex_unlock(&s->lock);
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Request verification                                                      */
+/* ------------------------------------------------------------------------ */
+
+static int digits(const char *s, int n, int *out) {
+  int v = 0;
+  for (int i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9') return -1;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = v;
+  return 0;
+}
+
+int fc_verify_parse_date(const char *s, time_t *out) {
+  struct tm tm = {0};
+  int y, mo, d, h, mi, se;
+  if (strlen(s) != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
+      s[16] != ':' || s[19] != 'Z')
+    return FC_EINVAL;
+  if (digits(s, 4, &y) || digits(s + 5, 2, &mo) || digits(s + 8, 2, &d) ||
+      digits(s + 11, 2, &h) || digits(s + 14, 2, &mi) || digits(s + 17, 2, &se))
+    return FC_EINVAL;
+  if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+    return FC_EINVAL;
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = se;
+  *out = timegm(&tm);
+  return FC_OK;
+}
+
+/* The value of the first header named name (any case), or NULL. */
+static const char *header(const fc_verify_request *rq, const char *name) {
+  for (size_t i = 0; i < rq->nheaders; i++)
+    if (strcasecmp(rq->headers[i].name, name) == 0)
+      return rq->headers[i].value ? rq->headers[i].value : "";
+  return NULL;
+}
+
+static int fail(fc_verify_error *err, int status, const char *code, const char *fmt,
+                const char *arg) {
+  err->status = status;
+  err->code = code;
+  snprintf(err->message, sizeof err->message, fmt, arg);
+  return -1;
+}
+
+/* 1 when lname is one of the ';'-separated names of list. */
+static int in_list(const char *list, const char *lname) {
+  size_t n = strlen(lname);
+  for (const char *p = list;;) {
+    const char *end = strchr(p, ';');
+    size_t k = end ? (size_t)(end - p) : strlen(p);
+    if (k == n && strncmp(p, lname, n) == 0) return 1;
+    if (!end) return 0;
+    p = end + 1;
+  }
+}
+
+/*
+** A header FC signs (x-acs-*, and host) that the client left out of
+** SignedHeaders is a signature mismatch: otherwise it could be changed in
+** transit. Returns the offending name, or NULL.
+*/
+static const char *unsigned_header(const fc_verify_request *rq, const char *list,
+                                   char *scratch, size_t cap) {
+  if (!in_list(list, "host")) return "host";
+  for (size_t i = 0; i < rq->nheaders; i++) {
+    const char *name = rq->headers[i].name;
+    size_t n = strlen(name);
+    if (n < 6 || strncasecmp(name, "x-acs-", 6) != 0) continue;
+    if (n >= cap) return "x-acs-* (a very long name)";
+    for (size_t k = 0; k <= n; k++) {
+      char c = name[k];
+      scratch[k] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    }
+    if (!in_list(list, scratch)) return scratch;
+  }
+  return NULL;
+}
+
+/* Recomputes the signature over exactly the listed headers; 1 when it matches. */
+static int signature_matches(const fc_verify_keys *keys, const fc_verify_request *rq,
+                             const fc_auth *auth, const char *hash, int *rc) {
+  fc_signature sig;
+  fc_signature_init(&sig);
+  fc_sign_input in = {
+      .method = rq->method,
+      .path = rq->path,
+      .query = rq->query,
+      .nquery = rq->nquery,
+      .headers = rq->headers,
+      .nheaders = rq->nheaders,
+      .only = auth->signed_headers,
+      .payload_hash = hash,
+      .access_key_id = keys->access_key_id,
+      .access_key_secret = keys->access_key_secret,
+  };
+  *rc = fc_sign(&sig, &in);
+  int ok = !*rc && strlen(auth->signature) == 64 &&
+           fc_equal_ct(sig.signature, auth->signature, 64);
+  fc_signature_free(&sig);
+  return ok;
+}
+
+int fc_verify(const fc_verify_keys *keys, fc_nonce_store *nonces,
+              const fc_verify_request *rq, time_t now, fc_verify_error *err) {
+  static const char *const required[] = {"Authorization", "x-acs-date",
+                                         "x-acs-signature-nonce", "x-acs-content-sha256"};
+  const char *val[4];
+  for (int i = 0; i < 4; i++) {
+    val[i] = header(rq, required[i]);
+    if (!val[i] || !*val[i])
+      return fail(err, 400, "MissingRequiredHeader",
+                  "required HTTP header %s was not specified", required[i]);
+  }
+  const char *date = val[1], *nonce = val[2], *hash = val[3];
+
+  fc_auth auth;
+  if (fc_sign_parse_authorization(&auth, val[0]) != FC_OK)
+    return fail(err, 400, "InvalidArgument",
+                "%s", "the Authorization header is not of the form 'ACS3-HMAC-SHA256 "
+                "Credential=ID,SignedHeaders=a;b;c,Signature=HEX'");
+  if (strcmp(auth.credential, keys->access_key_id) != 0)
+    return fail(err, 403, "InvalidAccessKeyID", "invalid access key ID '%.64s'",
+                auth.credential);
+
+  time_t t;
+  if (fc_verify_parse_date(date, &t) != FC_OK)
+    return fail(err, 400, "InvalidArgument",
+                "x-acs-date '%.32s' is not of the form yyyy-MM-ddTHH:mm:ssZ (UTC)", date);
+  if (t > now + FC_VERIFY_WINDOW || t < now - FC_VERIFY_WINDOW)
+    return fail(err, 403, "RequestTimeTooSkewed",
+                "x-acs-date '%.32s' is more than 15 minutes away from the server's clock",
+                date);
+
+  if (keys->security_token) {
+    const char *tok = header(rq, "x-acs-security-token");
+    size_t n = strlen(keys->security_token);
+    if (!tok || strlen(tok) != n || !fc_equal_ct(tok, keys->security_token, n))
+      return fail(err, 403, "InvalidSecurityToken", "%s",
+                  "the security token in x-acs-security-token is missing or invalid");
+  }
+
+  unsigned char d[FC_SHA256_LEN];
+  char hex[2 * FC_SHA256_LEN + 1];
+  if (fc_sha256(rq->body, rq->bodylen, d) != FC_OK)
+    return fail(err, 500, "InternalServerError", "%s",
+                "an internal error has occurred. Please retry.");
+  fc_hex(hex, d, sizeof d);
+  if (strcmp(hex, hash) != 0)
+    return fail(err, 403, "SignatureNotMatch", "%s",
+                SIG_MISMATCH " (x-acs-content-sha256 is not the SHA-256 of the body)");
+
+  /* SignedHeaders is compared in lower case, as the signer lower-cases names. */
+  for (char *p = auth.signed_headers; *p; p++)
+    if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
+  char scratch[128];
+  const char *missing = unsigned_header(rq, auth.signed_headers, scratch, sizeof scratch);
+  if (missing) {
+    char msg[256];
+    snprintf(msg, sizeof msg, SIG_MISMATCH " (header %.64s is not in SignedHeaders)",
+             missing);
+    return fail(err, 403, "SignatureNotMatch", "%s", msg);
+  }
+
+  int rc;
+  if (!signature_matches(keys, rq, &auth, hash, &rc)) {
+    if (rc == FC_ENOMEM)
+      return fail(err, 500, "InternalServerError", "%s",
+                  "an internal error has occurred. Please retry.");
+    return fail(err, 403, "SignatureNotMatch", "%s", SIG_MISMATCH);
+  }
+
+  if (nonces && fc_nonce_store_add(nonces, nonce, t + FC_VERIFY_WINDOW, now) != 0)
+    return fail(err, 403, "SignatureNonceUsed",
+                "the signature nonce '%.64s' has already been used within 15 minutes",
+                nonce);
+  return 0;
+}
