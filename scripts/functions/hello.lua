@@ -1,6 +1,6 @@
 -- hello: greets whoever the event names. Try:
 --   fcrun --local scripts/functions -e 'print(require"fc".invoke("hello", {name="Ada"}).body)'
-local json = require "cjson"
+local json = require("fc").json -- cjson, with integers kept integers
 
 return {
   timeout = 5,

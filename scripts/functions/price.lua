@@ -1,5 +1,5 @@
 -- price: adds a total to a validated order (unit price 2.50).
-local json = require "cjson"
+local json = require("fc").json -- cjson, with integers kept integers
 
 return function(event)
   local order = json.decode(event)

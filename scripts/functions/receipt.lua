@@ -1,5 +1,5 @@
 -- receipt: renders a priced order as one line of text.
-local json = require "cjson"
+local json = require("fc").json -- cjson, with integers kept integers
 
 return function(event)
   local order = json.decode(event)

@@ -1,7 +1,7 @@
 -- validate: accepts an order only when it has a positive quantity;
 -- anything else is an unhandled function error, as a real handler's
 -- uncaught exception would be.
-local json = require "cjson"
+local json = require("fc").json -- cjson, with integers kept integers
 
 return function(event, ctx)
   local ok, order = pcall(json.decode, event)
