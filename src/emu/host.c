@@ -324,24 +324,10 @@ static lua_State *new_state(worker *w) {
   return L;
 }
 
-/* Points the state's fc module at the emulator with its keys; harmless
-** when fc or fc.configure is missing. */
-static void configure_fc(fc_host *h, lua_State *L) {
-  static const char chunk[] =
-      "local opts = ...\n"
-      "local ok, fc = pcall(require, 'fc')\n"
-      "if ok and type(fc) == 'table' and type(fc.configure) == 'function' then\n"
-      "  pcall(fc.configure, opts)\n"
-      "end\n";
-  if (luaL_loadstring(L, chunk) != LUA_OK) {
-    lua_pop(L, 1);
-    return;
-  }
+/* {access_key_id, access_key_secret[, security_token]}: the keys this
+** emulator accepts, with which a function calls back into it. */
+static void push_keys(lua_State *L, const fc_host *h) {
   lua_createtable(L, 0, 4);
-  pthread_mutex_lock(&h->lock);
-  lua_pushstring(L, h->endpoint ? h->endpoint : "");
-  pthread_mutex_unlock(&h->lock);
-  lua_setfield(L, -2, "endpoint");
   lua_pushstring(L, h->key_id);
   lua_setfield(L, -2, "access_key_id");
   lua_pushstring(L, h->key_secret);
@@ -350,7 +336,25 @@ static void configure_fc(fc_host *h, lua_State *L) {
     lua_pushstring(L, h->token);
     lua_setfield(L, -2, "security_token");
   }
-  if (lua_pcall(L, 1, 0, 0) != LUA_OK) lua_pop(L, 1);
+}
+
+/* Points the state's fc module at the emulator with its keys, so that
+** functions chain through the emulator. It fails only without memory. */
+static void configure_fc(fc_host *h, lua_State *L) {
+  static const char chunk[] = "require('fc').configure(...)";
+  if (luaL_loadstring(L, chunk) != LUA_OK) {
+    lua_pop(L, 1);
+    return;
+  }
+  push_keys(L, h);
+  pthread_mutex_lock(&h->lock);
+  lua_pushstring(L, h->endpoint ? h->endpoint : "");
+  pthread_mutex_unlock(&h->lock);
+  lua_setfield(L, -2, "endpoint");
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+    fprintf(stderr, "fcrun serve: cannot configure fc for functions: %s\n", lua_tostring(L, -1));
+    lua_pop(L, 1);
+  }
 }
 
 /* Runs a loaded chunk (on the stack) and leaves its first result, or an
@@ -857,15 +861,7 @@ static void push_ctx(fc_host *h, worker *w, const fc_invocation *inv, double dea
   lua_setfield(L, -2, "qualifier");
   lua_pushnumber(L, deadline);
   lua_setfield(L, -2, "deadline");
-  lua_createtable(L, 0, 3);
-  lua_pushstring(L, h->key_id);
-  lua_setfield(L, -2, "access_key_id");
-  lua_pushstring(L, h->key_secret);
-  lua_setfield(L, -2, "access_key_secret");
-  if (h->token) {
-    lua_pushstring(L, h->token);
-    lua_setfield(L, -2, "security_token");
-  }
+  push_keys(L, h);
   lua_setfield(L, -2, "credentials");
   lua_getfield(L, LUA_REGISTRYINDEX, "fcemu");
   lua_getfield(L, -1, "log");
