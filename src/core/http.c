@@ -8,6 +8,7 @@
 struct fc_http {
   CURLM *multi;
   fc_xfer *running; /* doubly linked list of transfers in the multi handle */
+  char *noproxy;    /* no_proxy from the environment, plus loopback */
 };
 
 struct fc_xfer {
@@ -28,11 +29,31 @@ const char *fc_http_error_name(int err) {
   return err >= 0 && err <= FC_HTTP_OTHER ? names[err] : "transport";
 }
 
+/*
+** Proxies come from the usual environment variables (curl reads them), but
+** a loopback address is never sent through one: the local emulator must be
+** reachable whatever http_proxy says. Setting CURLOPT_NOPROXY replaces the
+** environment's no_proxy, so that list is carried over.
+*/
+static char *noproxy_list(void) {
+  static const char loopback[] = "127.0.0.1,localhost,::1";
+  const char *env = getenv("no_proxy");
+  if (!env || !*env) env = getenv("NO_PROXY");
+  if (!env || !*env) return strdup(loopback);
+  if (strcmp(env, "*") == 0) return strdup(env);
+  size_t n = strlen(env) + sizeof loopback + 1;
+  char *s = malloc(n);
+  if (s) snprintf(s, n, "%s,%s", env, loopback);
+  return s;
+}
+
 fc_http *fc_http_new(void) {
   fc_http *h = calloc(1, sizeof *h);
   if (!h) return NULL;
-  h->multi = curl_multi_init();
+  h->noproxy = noproxy_list();
+  h->multi = h->noproxy ? curl_multi_init() : NULL;
   if (!h->multi) {
+    free(h->noproxy);
     free(h);
     return NULL;
   }
@@ -58,6 +79,7 @@ void fc_http_free(fc_http *h) {
   if (!h) return;
   while (h->running) detach(h->running); /* owners free their transfers */
   curl_multi_cleanup(h->multi);
+  free(h->noproxy);
   free(h);
 }
 
@@ -132,7 +154,7 @@ void fc_xfer_free(fc_xfer *x) {
 ** we never write to a socket FC is about to close. TLS verification stays
 ** on; proxies come from the usual environment variables (curl's default).
 */
-static int setup(fc_xfer *x, const fc_http_request *req) {
+static int setup(fc_xfer *x, const fc_http_request *req, const char *noproxy) {
   CURL *e = x->easy;
   CURLcode rc = CURLE_OK;
 #define SET(opt, val) if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val)
@@ -148,6 +170,7 @@ static int setup(fc_xfer *x, const fc_http_request *req) {
   SET(CURLOPT_TCP_KEEPIDLE, 30L);
   SET(CURLOPT_TCP_KEEPINTVL, 15L);
   SET(CURLOPT_MAXAGE_CONN, (long)FC_HTTP_IDLE_SECONDS);
+  SET(CURLOPT_NOPROXY, noproxy);
   SET(CURLOPT_SSL_VERIFYPEER, 1L);
   SET(CURLOPT_SSL_VERIFYHOST, 2L);
   SET(CURLOPT_TIMEOUT_MS, req->timeout_ms);
@@ -192,7 +215,7 @@ fc_xfer *fc_http_start(fc_http *h, const fc_http_request *req, void *user, int *
     if (!(l = curl_slist_append(x->headers, "Content-Type:"))) goto fail;
     x->headers = l;
   }
-  if ((*err = setup(x, req))) goto fail;
+  if ((*err = setup(x, req, h->noproxy))) goto fail;
   if (curl_multi_add_handle(h->multi, x->easy) != CURLM_OK) {
     *err = FC_EINVAL;
     goto fail;

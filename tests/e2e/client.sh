@@ -107,6 +107,16 @@ out=$(fc -e '
   print(e.code)' 2>&1)
 expect_eq "per-call timeout" "$out" "timeout"
 
+# Proxies come from the environment, but never for loopback. The proxy here
+# is a closed loopback port, so nothing leaves the machine.
+out=$(http_proxy=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 fc -e 'print(require("fc").invoke("echo", "direct").body)' 2>&1)
+expect_eq "loopback bypasses http_proxy" "$out" "direct"
+out=$(http_proxy=http://127.0.0.1:9 fc -e '
+  local c = require("fc").client{endpoint = "http://fc.example.invalid"}
+  local ok, e = pcall(c.invoke, c, "echo")
+  print(e.code, e.message)' 2>&1)
+expect_in "other hosts go through http_proxy" "$out" "connect	Failed to connect to 127.0.0.1 port 9"
+
 # -- dry run and verbose ----------------------------------------------------------
 out=$(fc --dry-run -e 'local r = require("fc").invoke("echo", "x"); print("dry", r.dry_run)' 2>&1)
 expect_in "dry run prints the signed request" "$out" "fcrun: dry run: POST $ENDPOINT/2023-03-30/functions/echo/invocations"
