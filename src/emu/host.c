@@ -1071,9 +1071,10 @@ int fc_host_invoke(fc_host *h, fc_invocation *inv) {
 int fc_host_new(fc_host **out, const fc_host_options *o, char *err, size_t errlen) {
   *out = NULL;
   struct stat st;
-  if (!o->dir || stat(o->dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-    snprintf(err, errlen, "functions directory '%s' %s; pass --functions DIR with NAME.lua files",
-             o->dir ? o->dir : "(none)", o->dir ? strerror(errno ? errno : ENOTDIR) : "not given");
+  int bad = !o->dir ? EINVAL : stat(o->dir, &st) != 0 ? errno : !S_ISDIR(st.st_mode) ? ENOTDIR : 0;
+  if (bad) {
+    snprintf(err, errlen, "functions directory '%s': %s; give a directory of NAME.lua files",
+             o->dir ? o->dir : "(none)", o->dir ? strerror(bad) : "not given");
     return -1;
   }
   fc_host *h = calloc(1, sizeof *h);

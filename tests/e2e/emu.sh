@@ -330,6 +330,6 @@ rc=0
 timeout 10 "$FCRUN" serve --functions "$WORK/none" --port 0 --access-key-id a \
   --access-key-secret b >"$WORK/nodir.out" 2>&1 || rc=$?
 expect_eq "missing functions dir: exit 1" "$rc" "1"
-expect_in "missing functions dir: names the fix" "$(cat "$WORK/nodir.out")" "--functions DIR"
+expect_in "missing functions dir: names the fix" "$(cat "$WORK/nodir.out")" "give a directory of NAME.lua files"
 
 finish
