@@ -19,6 +19,13 @@ init=$(find "$prefix" -path '*/lua/5.4/fc/init.lua' | head -n 1)
 [ -n "$core" ] && ok "fc/core.so installed" || fail "fc/core.so installed" "$(find "$prefix")"
 [ -n "$init" ] && ok "fc/init.lua installed" || fail "fc/init.lua installed" "$(find "$prefix")"
 
+# With the default prefix (/usr/local) these are on stock lua5.4's own paths.
+rel_init=${init#"$prefix"/}
+rel_core=${core#"$prefix"/}
+paths=$(lua5.4 -e 'print(package.path .. ";" .. package.cpath)')
+expect_in "fc/init.lua lands where lua5.4 looks by default" "$paths" "/usr/local/${rel_init%fc/init.lua}?/init.lua"
+expect_in "fc/core.so lands where lua5.4 looks by default" "$paths" "/usr/local/${rel_core%fc/core.so}?.so"
+
 # Under the sanitizers the module needs their runtimes loaded first.
 preload=""
 if nm -D "$core" 2>/dev/null | grep -q __asan_init; then
