@@ -199,25 +199,22 @@ static int dostring(lua_State *L, const char *s, size_t n, const char *name) {
 /* fc.configure{...} with the host's flags (nil where not given). */
 static int configure(lua_State *L, const options *o, const char *endpoint, const char *akid,
                      const char *secret) {
-  char code[] =
-      "local o = ... ; local t = {}\n"
-      "for k, v in pairs(o) do t[k] = v end\n"
-      "if t.timeout then t.timeout = tonumber(t.timeout) end\n"
-      "require('fc').configure(t)\n";
-  if (luaL_loadbufferx(L, code, strlen(code), "=configure", "t") != LUA_OK) {
-    l_message(lua_tostring(L, -1));
-    return EXIT_SCRIPT;
-  }
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "fc");
+  int rc = docall(L, 1, 1, 0);
+  if (rc) return rc;
+  lua_getfield(L, -1, "configure");
+  lua_remove(L, -2);
   lua_newtable(L);
 #define FIELD(name, val) if (val) { lua_pushstring(L, val); lua_setfield(L, -2, name); }
   FIELD("endpoint", endpoint);
   FIELD("region", o->region);
   FIELD("account_id", o->account_id);
   FIELD("profile", o->profile);
-  FIELD("timeout", o->timeout);
   FIELD("access_key_id", akid);
   FIELD("access_key_secret", secret);
 #undef FIELD
+  if (o->timeout) { lua_pushnumber(L, strtod(o->timeout, NULL)); lua_setfield(L, -2, "timeout"); }
   if (o->verbose) { lua_pushboolean(L, 1); lua_setfield(L, -2, "verbose"); }
   if (o->dry_run) { lua_pushboolean(L, 1); lua_setfield(L, -2, "dry_run"); }
   return docall(L, 1, 0, 0);
@@ -301,7 +298,6 @@ static int random_keys(char id[40], char secret[70]) {
 }
 
 int main(int argc, char **argv) {
-  if (argv[0] && argv[0][0]) progname = "fcrun";
   if (argc > 1 && strcmp(argv[1], "serve") == 0) {
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return EXIT_SCRIPT;
     int rc = fc_serve_main(argc - 1, argv + 1);

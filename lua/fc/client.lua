@@ -138,16 +138,18 @@ end
 
 -- The canonical query, which is also what we send on the wire.
 local function query_string(query)
-  local pairs_ = {}
+  local parts = {}
   for k, v in pairs(query or {}) do
     local tv = type(v)
     if tv ~= "string" and tv ~= "number" and tv ~= "boolean" then
       Error.invalid("request", "query '%s' must be a string, number or boolean, got %s", tostring(k), tv)
     end
-    pairs_[#pairs_ + 1] = core.urlencode(k) .. "=" .. core.urlencode(tostring(v))
+    parts[#parts + 1] = {core.urlencode(k), core.urlencode(tostring(v))}
   end
-  table.sort(pairs_)
-  return table.concat(pairs_, "&")
+  -- by name, then value: the signer's order, so the wire form is canonical
+  table.sort(parts, function(a, b) return a[1] < b[1] or (a[1] == b[1] and a[2] < b[2]) end)
+  for i, p in ipairs(parts) do parts[i] = p[1] .. "=" .. p[2] end
+  return table.concat(parts, "&")
 end
 
 local REDACT = {["x-acs-security-token"] = true}
