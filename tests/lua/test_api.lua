@@ -77,6 +77,10 @@ check.run{
                         body = {timeout = 9}}
     check.eq(t.request_headers["content-type"], "application/json", "a table body is JSON")
     check.eq(t.request_headers["x-acs-action"], "UpdateFunction")
+    local u = d:request{path = "/2023-03-30/functions", action = "ListFunctions",
+                        query = {["a-b"] = 2, a = 1, z = "x y*"}}
+    check.eq(u.url, "http://127.0.0.1:9/2023-03-30/functions?a=1&a-b=2&z=x%20y%2A",
+             "the wire query is the canonical query")
   end},
   {"spawn, wait, sleep", function()
     local order = {}
