@@ -21,7 +21,7 @@ local OPTIONS = {
   endpoint = "string", region = "string", account_id = "string", profile = "string",
   access_key_id = "string", access_key_secret = "string", security_token = "string",
   timeout = "number", connect_timeout = "number", verbose = "boolean", dry_run = "boolean",
-  user_agent = "string",
+  user_agent = "string", max_response = "number",
 }
 
 local function check_options(fn, opts)
@@ -209,7 +209,8 @@ function Client:send(r)
             request_headers = s.headers}
   end
   local x = sched.pool():start{method = r.method, url = url, headers = lines, body = r.body,
-    timeout = r.timeout or o.timeout or 60, connect_timeout = o.connect_timeout or 10}
+    timeout = r.timeout or o.timeout or 60, connect_timeout = o.connect_timeout or 10,
+    max_body = o.max_response and math.floor(o.max_response)}
   sched.await(x)
   local resp, kind, msg = x:response()
   local where = r.method .. " " .. path

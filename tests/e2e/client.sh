@@ -107,6 +107,23 @@ out=$(fc -e '
   print(e.code)' 2>&1)
 expect_eq "per-call timeout" "$out" "timeout"
 
+# Response bodies are bounded (max_response, 32 MB by default): past that, a
+# transport error, never a truncated body or an unbounded buffer.
+out=$(fc -e '
+  local fc = require "fc"
+  print(#fc.invoke("big", tostring(32 * 1024 * 1024)).body)
+  local c = fc.client{max_response = 1000}
+  print(#c:invoke("big", "1000").body)
+  local ok, e = pcall(c.invoke, c, "big", "1001")
+  print(ok, e.kind, e.code)' 2>&1)
+expect_eq "an answer up to the bound arrives whole; one byte more is refused" "$out" "33554432
+1000
+false	transport	toobig"
+out=$(fc -e '
+  local r = require("fc").invoke("big", tostring(32 * 1024 * 1024 + 1))
+  print(r.ok, r.error.errorMessage)' 2>&1)
+expect_eq "the emulator refuses a function result over 32 MB" "$out" "false	the response is larger than 32 MB"
+
 # Proxies come from the environment, but never for loopback. The proxy here
 # is a closed loopback port, so nothing leaves the machine.
 out=$(http_proxy=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 fc -e 'print(require("fc").invoke("echo", "direct").body)' 2>&1)
@@ -133,6 +150,6 @@ out=$(fc -e '
   for _, f in ipairs(r.body.functions) do names[#names + 1] = f.functionName end
   table.sort(names)
   print(r.status, table.concat(names, ","))')
-expect_eq "fc.request ListFunctions" "$out" "200	boom,echo,sleepy,slow"
+expect_eq "fc.request ListFunctions" "$out" "200	big,boom,echo,sleepy,slow"
 
 finish
