@@ -1,5 +1,7 @@
 #include "encode.h"
 
+#include <string.h>
+
 static const char lower_hex[] = "0123456789abcdef";
 static const char upper_hex[] = "0123456789ABCDEF";
 
@@ -87,3 +89,15 @@ static int decode(fc_buf *out, const char *s, size_t n, int plus_is_space) {
 int fc_pct_decode(fc_buf *out, const char *s, size_t n) { return decode(out, s, n, 0); }
 
 int fc_form_decode(fc_buf *out, const char *s, size_t n) { return decode(out, s, n, 1); }
+
+int fc_list_has(const char *list, char sep, const char *item) {
+  size_t n = strlen(item);
+  for (const char *p = list; *p;) {
+    const char *end = strchr(p, sep);
+    size_t k = end ? (size_t)(end - p) : strlen(p);
+    if (k == n && memcmp(p, item, n) == 0) return 1;
+    if (!end) break;
+    p = end + 1;
+  }
+  return 0;
+}

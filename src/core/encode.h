@@ -23,5 +23,7 @@ int fc_pct_decode(fc_buf *out, const char *s, size_t n);
 /* Decodes a query component: as fc_pct_decode, and '+' is a space. */
 int fc_form_decode(fc_buf *out, const char *s, size_t n);
 int fc_is_unreserved(unsigned char c);
+/* 1 when item is one of the sep-separated entries of list ("a;b;c"). */
+int fc_list_has(const char *list, char sep, const char *item);
 
 #endif

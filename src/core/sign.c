@@ -63,19 +63,6 @@ int fc_sign_selects(const char *lname) {
          strncmp(lname, "x-acs-", 6) == 0;
 }
 
-/* 1 when lname is one of the ';'-separated names in list. */
-static int listed(const char *list, const char *lname) {
-  size_t n = strlen(lname);
-  for (const char *p = list; *p;) {
-    const char *end = strchr(p, ';');
-    size_t k = end ? (size_t)(end - p) : strlen(p);
-    if (k == n && memcmp(p, lname, n) == 0) return 1;
-    if (!end) break;
-    p = end + 1;
-  }
-  return 0;
-}
-
 static int add_lower(fc_buf *b, const char *s) {
   for (; *s; s++) {
     char c = *s;
@@ -112,7 +99,7 @@ int fc_sign_canonical_headers(fc_buf *canon, fc_buf *names, const fc_kv *h,
     if (!rc) rc = add_trimmed(&p->b, h[i].value ? h[i].value : "");
     if (rc) { k++; break; }
     const char *ln = fc_buf_str(&p->a);
-    if (only ? listed(only, ln) : fc_sign_selects(ln)) {
+    if (only ? fc_list_has(only, ';', ln) : fc_sign_selects(ln)) {
       k++;
     } else {
       fc_buf_free(&p->a);

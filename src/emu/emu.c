@@ -298,6 +298,12 @@ static enum MHD_Result get_function(fc_emu *e, struct MHD_Connection *c, request
   return respond(e, c, r, m, u, 200, &b, "application/json", NULL, 0);
 }
 
+static enum MHD_Result alias_not_found(fc_emu *e, struct MHD_Connection *c, request *r,
+                                       const char *m, const char *u, const char *name) {
+  return fail(e, c, r, m, u, 404, "AliasNotFound", "alias '%.128s' of function '%s' does not exist.",
+              arg(c, "qualifier"), name);
+}
+
 /* Checks the function and the qualifier: 0 when the request may go on,
 ** else -1 with the error already answered (*res). */
 static int check_function(fc_emu *e, struct MHD_Connection *c, request *r, const char *m,
@@ -311,10 +317,8 @@ static int check_function(fc_emu *e, struct MHD_Connection *c, request *r, const
     *res = INTERNAL(e, c, r, m, u);
     return -1;
   }
-  const char *q = arg(c, "qualifier");
-  if (!fc_fn_has_qualifier(f, q)) {
-    *res = fail(e, c, r, m, u, 404, "AliasNotFound", "alias '%.128s' of function '%s' does not exist.",
-                q, name);
+  if (!fc_fn_has_qualifier(f, arg(c, "qualifier"))) {
+    *res = alias_not_found(e, c, r, m, u, name);
     return -1;
   }
   return 0;
@@ -347,12 +351,15 @@ static enum MHD_Result invoke(fc_emu *e, struct MHD_Connection *c, request *r, c
                               const char *u, const char *name) {
   fc_fn_info f;
   enum MHD_Result res;
-  if (check_function(e, c, r, m, u, name, &f, &res)) return res;
   const char *type = header(c, "x-fc-invocation-type");
   if (type && strcasecmp(type, "Sync") != 0 && strcasecmp(type, "Async") != 0)
     return fail(e, c, r, m, u, 400, "InvalidArgument",
                 "x-fc-invocation-type must be Sync or Async, not '%.32s'", type);
-  if (is_async(c)) return invoke_async(e, c, r, m, u, name);
+  if (is_async(c)) {
+    if (check_function(e, c, r, m, u, name, &f, &res)) return res;
+    return invoke_async(e, c, r, m, u, name);
+  }
+  /* sync: fc_host_invoke checks the function and qualifier itself */
 
   const char *logtype = header(c, "x-fc-log-type");
   fc_invocation inv;
@@ -367,10 +374,11 @@ static enum MHD_Result invoke(fc_emu *e, struct MHD_Connection *c, request *r, c
   if (rc != FC_HOST_OK) {
     fc_invocation_free(&inv);
     if (rc == FC_HOST_NOTFOUND) return not_found(e, c, r, m, u, name);
+    if (rc == FC_HOST_NOQUALIFIER) return alias_not_found(e, c, r, m, u, name);
     if (rc == FC_HOST_BUSY)
       return fail(e, c, r, m, u, 429, "ResourceExhausted",
                   "function '%s' is already running %d invocations, its concurrency limit", name,
-                  f.concurrency);
+                  inv.concurrency);
     if (rc == FC_HOST_NOWORKER)
       return fail(e, c, r, m, u, 429, "ResourceExhausted",
                   "every emulator worker is busy; retry later");
@@ -438,6 +446,13 @@ static enum MHD_Result list_tasks(fc_emu *e, struct MHD_Connection *c, request *
   return respond(e, c, r, m, u, 200, &out, "application/json", NULL, 0);
 }
 
+static enum MHD_Result task_not_found(fc_emu *e, struct MHD_Connection *c, request *r,
+                                      const char *m, const char *u, const char *name,
+                                      const char *id) {
+  return fail(e, c, r, m, u, 404, "AsyncTaskNotFound",
+              "async task '%.128s' of function '%s' does not exist.", id, name);
+}
+
 static enum MHD_Result get_task(fc_emu *e, struct MHD_Connection *c, request *r, const char *m,
                                 const char *u, const char *name, const char *id) {
   fc_fn_info f;
@@ -447,8 +462,7 @@ static enum MHD_Result get_task(fc_emu *e, struct MHD_Connection *c, request *r,
   int rc = fc_tasks_get(e->tasks, name, id, 1, &out);
   if (rc == FC_TASK_NOTFOUND) {
     fc_buf_free(&out);
-    return fail(e, c, r, m, u, 404, "AsyncTaskNotFound",
-                "async task '%.128s' of function '%s' does not exist.", id, name);
+    return task_not_found(e, c, r, m, u, name, id);
   }
   if (rc) {
     fc_buf_free(&out);
@@ -465,8 +479,7 @@ static enum MHD_Result stop_task(fc_emu *e, struct MHD_Connection *c, request *r
   const char *status = "";
   int rc = fc_tasks_stop(e->tasks, name, id, &status);
   if (rc == FC_TASK_NOTFOUND)
-    return fail(e, c, r, m, u, 404, "AsyncTaskNotFound",
-                "async task '%.128s' of function '%s' does not exist.", id, name);
+    return task_not_found(e, c, r, m, u, name, id);
   if (rc == FC_TASK_FINISHED)
     return fail(e, c, r, m, u, 400, "InvalidArgument",
                 "async task '%.128s' has already finished (status %s)", id, status);

@@ -106,16 +106,7 @@ int fc_valid_function_name(const char *s) {
 }
 
 int fc_fn_has_qualifier(const fc_fn_info *info, const char *q) {
-  if (!q || !*q || strcmp(q, "LATEST") == 0) return 1;
-  size_t n = strlen(q);
-  for (const char *p = info->qualifiers; *p;) {
-    const char *end = strchr(p, ',');
-    size_t k = end ? (size_t)(end - p) : strlen(p);
-    if (k == n && strncmp(p, q, n) == 0) return 1;
-    if (!end) break;
-    p = end + 1;
-  }
-  return 0;
+  return !q || !*q || strcmp(q, "LATEST") == 0 || fc_list_has(info->qualifiers, ',', q);
 }
 
 static double now_epoch(void) {
@@ -933,12 +924,18 @@ static int finish_log(fc_invocation *inv, fc_buf *lines, double billed) {
   return rc;
 }
 
-/* Counts an invocation against the function's concurrency. */
-static int enter_function(fc_host *h, const char *name, fc_fn_info *info, unsigned long *gen) {
+/*
+** Checks the function and the qualifier (one refresh of the file, the only
+** one on an invocation's path) and counts the invocation against the
+** function's concurrency.
+*/
+static int enter_function(fc_host *h, const fc_invocation *inv, fc_fn_info *info,
+                          unsigned long *gen) {
   pthread_mutex_lock(&h->lock);
-  int rc = refresh_locked(h, name, info, gen);
+  int rc = refresh_locked(h, inv->function_name, info, gen);
+  if (rc == FC_HOST_OK && !fc_fn_has_qualifier(info, inv->qualifier)) rc = FC_HOST_NOQUALIFIER;
   if (rc == FC_HOST_OK) {
-    fn_entry *e = find_entry(h, name);
+    fn_entry *e = find_entry(h, inv->function_name);
     if (e->inflight >= e->info.concurrency) rc = FC_HOST_BUSY;
     else e->inflight++;
   }
@@ -1052,7 +1049,8 @@ int fc_host_invoke(fc_host *h, fc_invocation *inv) {
   fc_fn_info info;
   unsigned long gen = 0;
   if (!fc_valid_function_name(inv->function_name)) return FC_HOST_NOTFOUND;
-  int rc = enter_function(h, inv->function_name, &info, &gen);
+  int rc = enter_function(h, inv, &info, &gen);
+  inv->concurrency = info.concurrency;
   if (rc != FC_HOST_OK) return rc;
   worker *w = NULL;
   rc = acquire_worker(h, &w);

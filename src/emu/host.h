@@ -61,11 +61,18 @@ typedef struct fc_invocation {
   fc_buf log;           /* FC-format log tail, when want_log */
   double duration_ms, max_memory_mb;
   int memory_size;
+  int concurrency;      /* the function's limit, for a FC_HOST_BUSY answer */
   char instance_id[48];
   uint64_t checksum;
 } fc_invocation;
 
-enum { FC_HOST_OK = 0, FC_HOST_NOTFOUND = 1, FC_HOST_BUSY = 2, FC_HOST_NOWORKER = 3 };
+enum {
+  FC_HOST_OK = 0,
+  FC_HOST_NOTFOUND = 1,
+  FC_HOST_BUSY = 2,
+  FC_HOST_NOWORKER = 3,
+  FC_HOST_NOQUALIFIER = 4
+};
 
 int fc_host_new(fc_host **out, const fc_host_options *o, char *err, size_t errlen);
 /* Every running handler stops at its next hook check. */
@@ -86,8 +93,9 @@ int fc_fn_has_qualifier(const fc_fn_info *info, const char *q);
 void fc_invocation_init(fc_invocation *inv);
 void fc_invocation_free(fc_invocation *inv);
 /* FC_HOST_OK when the handler ran (inv->failed says whether it failed),
-** FC_HOST_NOTFOUND, FC_HOST_BUSY (the function's concurrency is used up),
-** FC_HOST_NOWORKER (every worker is busy), or FC_ENOMEM. */
+** FC_HOST_NOTFOUND, FC_HOST_NOQUALIFIER (not LATEST nor one of the
+** function's qualifiers), FC_HOST_BUSY (the function's concurrency is used
+** up), FC_HOST_NOWORKER (every worker is busy), or FC_ENOMEM. */
 int fc_host_invoke(fc_host *h, fc_invocation *inv);
 
 /* Appends s (n bytes) as a JSON string literal; bytes >= 0x80 pass as they are. */

@@ -224,6 +224,9 @@ static void finish_locked(fc_tasks *t, task *k, int rc, fc_invocation *inv) {
   } else if (rc == FC_HOST_NOTFOUND) {
     err = "the function does not exist";
     add_event(k, ST_FAILED);
+  } else if (rc == FC_HOST_NOQUALIFIER) {
+    err = "the qualifier is not an alias or version of the function";
+    add_event(k, ST_FAILED);
   } else if (rc != FC_HOST_OK) {
     err = "an internal error has occurred";
     add_event(k, ST_FAILED);

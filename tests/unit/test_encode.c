@@ -52,9 +52,19 @@ static void hex_round_trip(void) {
   fc_buf_free(&b);
 }
 
+static void list_membership(void) {
+  CHECK(fc_list_has("host;x-acs-date", ';', "host"));
+  CHECK(fc_list_has("host;x-acs-date", ';', "x-acs-date"));
+  CHECK(!fc_list_has("host;x-acs-date", ';', "x-acs"));
+  CHECK(!fc_list_has("host;x-acs-date", ';', "x-acs-date2"));
+  CHECK(!fc_list_has("", ',', "a"));
+  CHECK(fc_list_has("prod,1", ',', "1"));
+}
+
 int main(void) {
   RUN(tv3_percent_encode);
   RUN(percent_decode);
   RUN(hex_round_trip);
+  RUN(list_membership);
   DONE();
 }
