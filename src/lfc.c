@@ -140,13 +140,8 @@ static const char *as_text(lua_State *L, int idx, int anchor, const char *field,
     return s;
   }
   if (t == LUA_TNUMBER || t == LUA_TBOOLEAN) {
-    lua_pushvalue(L, idx);
-    const char *s = luaL_tolstring(L, -1, NULL); /* pushes the text */
-    lua_rawseti(L, anchor, (lua_Integer)lua_rawlen(L, anchor) + 1);
-    lua_pop(L, 1);
-    lua_rawgeti(L, anchor, (lua_Integer)lua_rawlen(L, anchor));
-    s = lua_tostring(L, -1);
-    lua_pop(L, 1); /* still referenced by anchor */
+    const char *s = luaL_tolstring(L, idx, NULL); /* pushes the text */
+    lua_rawseti(L, anchor, (lua_Integer)lua_rawlen(L, anchor) + 1); /* keeps it alive */
     return s;
   }
   luaL_error(L, "sign: %s '%s' must be a string, number or boolean, not %s", field,

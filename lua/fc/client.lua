@@ -136,20 +136,13 @@ function M.sign(t)
   return s
 end
 
--- The canonical query, which is also what we send on the wire.
-local function query_string(query)
-  local parts = {}
+local function check_query(query)
   for k, v in pairs(query or {}) do
     local tv = type(v)
-    if tv ~= "string" and tv ~= "number" and tv ~= "boolean" then
+    if type(k) ~= "string" or (tv ~= "string" and tv ~= "number" and tv ~= "boolean") then
       Error.invalid("request", "query '%s' must be a string, number or boolean, got %s", tostring(k), tv)
     end
-    parts[#parts + 1] = {core.urlencode(k), core.urlencode(tostring(v))}
   end
-  -- by name, then value: the signer's order, so the wire form is canonical
-  table.sort(parts, function(a, b) return a[1] < b[1] or (a[1] == b[1] and a[2] < b[2]) end)
-  for i, p in ipairs(parts) do parts[i] = p[1] .. "=" .. p[2] end
-  return table.concat(parts, "&")
 end
 
 local REDACT = {["x-acs-security-token"] = true}
@@ -190,11 +183,14 @@ function Client:send(r)
     headers["content-type"] = r.content_type
   end
   local path = base .. r.path
+  check_query(r.query)
   local s = M.sign{method = r.method, host = authority, path = path, query = r.query,
     headers = headers, body = r.body, access_key_id = creds.access_key_id,
     access_key_secret = creds.access_key_secret, security_token = creds.security_token}
-  local qs = query_string(r.query)
-  local url = scheme .. "://" .. authority .. core.urlencode(path, true) .. (qs ~= "" and "?" .. qs or "")
+  -- The wire path and query are the signer's canonical forms (lines 2 and 3
+  -- of the canonical request): encoded once, in one place, and always safe.
+  local uri, qs = s.canonical_request:match("^[^\n]*\n([^\n]*)\n([^\n]*)\n")
+  local url = scheme .. "://" .. authority .. uri .. (qs ~= "" and "?" .. qs or "")
   local lines = {"User-Agent: " .. (o.user_agent or M.USER_AGENT), "Accept: application/json"}
   for k, v in pairs(s.headers) do lines[#lines + 1] = k .. ": " .. v end
   table.sort(lines)

@@ -18,9 +18,13 @@ local function home(rel)
   return h and h ~= "" and (h .. "/" .. rel) or nil
 end
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
+-- The text of a profile file, or nil with the reason added to tried.
+local function read_file(path, default_name, tried)
+  local f = path and io.open(path, "rb")
+  if not f then
+    tried[#tried + 1] = (path or default_name) .. ": no such file"
+    return nil
+  end
   local s = f:read("a")
   f:close()
   return s
@@ -49,11 +53,8 @@ local function key_pair(where, p, field, default, supported, hint, tried)
 end
 
 local function cli_profile(path, profile, tried)
-  local text = path and read_file(path)
-  if not text then
-    tried[#tried + 1] = (path or "~/.aliyun/config.json") .. ": no such file"
-    return nil
-  end
+  local text = read_file(path, "~/.aliyun/config.json", tried)
+  if not text then return nil end
   local ok, doc = pcall(json.decode, text)
   if not ok or type(doc) ~= "table" then
     tried[#tried + 1] = path .. ": not valid JSON"
@@ -93,11 +94,8 @@ local function parse_ini(text)
 end
 
 local function ini_profile(path, profile, tried)
-  local text = path and read_file(path)
-  if not text then
-    tried[#tried + 1] = (path or "~/.alibabacloud/credentials") .. ": no such file"
-    return nil
-  end
+  local text = read_file(path, "~/.alibabacloud/credentials", tried)
+  if not text then return nil end
   local name = profile or "default"
   local s = parse_ini(text)[name]
   if not s then

@@ -159,5 +159,4 @@ function M.drain()
   return unobserved
 end
 
-M.Task = Task
 return M
