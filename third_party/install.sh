@@ -13,12 +13,17 @@ sudo=""
 
 pkgs=""
 section=""
-while read -r name version; do
-  case "$name" in
-    "# build"|"# tests") section=core; continue ;;
-    "# benchmarks") section=bench; continue ;;
+# A section starts at a line "# build", "# tests ..." or "# benchmarks ..."
+# (matched on the whole line: read would split it into "#" and the word).
+while IFS= read -r line; do
+  case "$line" in
+    "# build"|"# build "*|"# tests"|"# tests "*) section=core; continue ;;
+    "# benchmarks"|"# benchmarks "*) section=bench; continue ;;
     ""|\#*) continue ;;
   esac
+  read -r name version <<LINE
+$line
+LINE
   [ "$section" = bench ] && [ $want_bench = 0 ] && continue
   if [ "$version" = "*" ]; then pkgs="$pkgs $name"; else pkgs="$pkgs $name=$version"; fi
 done < "$here/deps.txt"
