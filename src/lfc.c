@@ -53,6 +53,18 @@ static int l_hmac_sha256(lua_State *L) {
   return 1;
 }
 
+/* core.hmac_sha1(key, text): for STS's RPC signature (SignatureVersion 1.0). */
+static int l_hmac_sha1(lua_State *L) {
+  size_t kn, n;
+  const char *k = luaL_checklstring(L, 1, &kn);
+  const char *s = luaL_checklstring(L, 2, &n);
+  unsigned char d[FC_SHA1_LEN];
+  int rc = fc_hmac_sha1(k, kn, s, n, d);
+  if (rc) return core_error(L, rc, "hmac_sha1");
+  lua_pushlstring(L, (const char *)d, sizeof d);
+  return 1;
+}
+
 /*
 ** The encoders share one shape: a string in, a string out through an
 ** unbounded fc_buf, and nil plus a message for malformed input (as
@@ -467,6 +479,7 @@ static const luaL_Reg xfer_meta[] = {
     {"__index", NULL}, {"__gc", xfer_gc}, {"__close", xfer_gc}, {NULL, NULL}};
 
 static const luaL_Reg funcs[] = {
+    {"hmac_sha1", l_hmac_sha1},
     {"sha256", l_sha256},     {"hmac_sha256", l_hmac_sha256},
     {"hex", l_hex},           {"unhex", l_unhex},
     {"base64", l_base64},     {"unbase64", l_unbase64},

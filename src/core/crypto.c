@@ -11,12 +11,23 @@ int fc_sha256(const void *p, size_t n, unsigned char out[FC_SHA256_LEN]) {
   return mbedtls_sha256_ret(p, n, out, 0) ? FC_EINVAL : FC_OK;
 }
 
-int fc_hmac_sha256(const void *key, size_t keylen, const void *p, size_t n,
-                   unsigned char out[FC_SHA256_LEN]) {
-  const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+static int hmac(mbedtls_md_type_t type, const void *key, size_t keylen, const void *p,
+                size_t n, unsigned char *out) {
+  const mbedtls_md_info_t *md = mbedtls_md_info_from_type(type);
+  if (!md) return FC_EINVAL;
   int rc = mbedtls_md_hmac(md, key, keylen, p, n, out);
   if (rc == MBEDTLS_ERR_MD_ALLOC_FAILED) return FC_ENOMEM;
   return rc ? FC_EINVAL : FC_OK;
+}
+
+int fc_hmac_sha256(const void *key, size_t keylen, const void *p, size_t n,
+                   unsigned char out[FC_SHA256_LEN]) {
+  return hmac(MBEDTLS_MD_SHA256, key, keylen, p, n, out);
+}
+
+int fc_hmac_sha1(const void *key, size_t keylen, const void *p, size_t n,
+                 unsigned char out[FC_SHA1_LEN]) {
+  return hmac(MBEDTLS_MD_SHA1, key, keylen, p, n, out);
 }
 
 int fc_base64_encode(fc_buf *out, const void *p, size_t n) {

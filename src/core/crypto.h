@@ -11,10 +11,14 @@
 #include "buf.h"
 
 #define FC_SHA256_LEN 32
+#define FC_SHA1_LEN 20
 
 int fc_sha256(const void *p, size_t n, unsigned char out[FC_SHA256_LEN]);
 int fc_hmac_sha256(const void *key, size_t keylen, const void *p, size_t n,
                    unsigned char out[FC_SHA256_LEN]);
+/* HMAC-SHA1 (RFC 2104): only for STS's RPC signature (SignatureVersion 1.0). */
+int fc_hmac_sha1(const void *key, size_t keylen, const void *p, size_t n,
+                 unsigned char out[FC_SHA1_LEN]);
 /* Standard base64 (RFC 4648, with padding), appended to out. */
 int fc_base64_encode(fc_buf *out, const void *p, size_t n);
 /* Strict decoding: FC_EINVAL on any character outside the alphabet. */

@@ -1,4 +1,5 @@
-/* Known-answer tests: FIPS 180-2 SHA-256, RFC 4231 HMAC-SHA256, RFC 4648 base64. */
+/* Known-answer tests: FIPS 180-2 SHA-256, RFC 4231 HMAC-SHA256, RFC 2202 HMAC-SHA1,
+** RFC 4648 base64. */
 #include <stdlib.h>
 
 #include "crypto.h"
@@ -72,6 +73,37 @@ static void hmac_rfc4231(void) {
             "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2");
 }
 
+static const char *sha1_hex(const void *k, size_t kn, const void *p, size_t n) {
+  static char hex[41];
+  unsigned char d[FC_SHA1_LEN];
+  if (fc_hmac_sha1(k, kn, p, n, d)) return "error";
+  fc_hex(hex, d, sizeof d);
+  return hex;
+}
+
+/* The seven test cases of RFC 2202 section 3. */
+static void hmac_sha1_rfc2202(void) {
+  unsigned char k[80], data[50];
+  memset(k, 0x0b, 20);
+  CHECK_STR(sha1_hex(k, 20, "Hi There", 8), "b617318655057264e28bc0b6fb378c8ef146be00");
+  const char *want = "what do ya want for nothing?";
+  CHECK_STR(sha1_hex("Jefe", 4, want, strlen(want)), "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
+  memset(k, 0xaa, 20);
+  memset(data, 0xdd, 50);
+  CHECK_STR(sha1_hex(k, 20, data, 50), "125d7342b9ac11cd91a39af48aa17b4f63f175d3");
+  for (int i = 0; i < 25; i++) k[i] = (unsigned char)(i + 1);
+  memset(data, 0xcd, 50);
+  CHECK_STR(sha1_hex(k, 25, data, 50), "4c9007f4026250c6bc8414f9bf50c86c2d7235da");
+  memset(k, 0x0c, 20);
+  CHECK_STR(sha1_hex(k, 20, "Test With Truncation", 20),
+            "4c1a03424b55e07fe7f27be1d58bb9324a9a5a04");
+  memset(k, 0xaa, 80);
+  const char *t6 = "Test Using Larger Than Block-Size Key - Hash Key First";
+  CHECK_STR(sha1_hex(k, 80, t6, strlen(t6)), "aa4ae5e15272d00e95705637ce8a3b55ed402112");
+  const char *t7 = "Test Using Larger Than Block-Size Key and Larger Than One Block-Size Data";
+  CHECK_STR(sha1_hex(k, 80, t7, strlen(t7)), "e8e99d0f45237d786d6bbaa7965c7808bbff1a91");
+}
+
 static void base64_rfc4648(void) {
   static const char *const v[][2] = {{"", ""},         {"f", "Zg=="},
                                      {"fo", "Zm8="},   {"foo", "Zm9v"},
@@ -116,6 +148,7 @@ static void random_and_compare(void) {
 int main(void) {
   RUN(sha256_fips180);
   RUN(hmac_rfc4231);
+  RUN(hmac_sha1_rfc2202);
   RUN(base64_rfc4648);
   RUN(base64_binary_and_errors);
   RUN(random_and_compare);
