@@ -88,8 +88,11 @@ function Client:endpoint()
   return self.scheme, self.authority, self.base
 end
 
+-- The current credentials, asked for per request: cheap while they are
+-- fresh, refreshed by their source before they expire.
 function Client:credentials()
-  if not self.creds then self.creds = credentials.resolve(self.opts) end
+  if not self.source then self.source = credentials.resolve(self.opts) end
+  self.creds = self.source:get()
   return self.creds
 end
 

@@ -11,7 +11,9 @@ home="$WORK/home"
 mkdir -p "$home/.aliyun" "$home/.alibabacloud"
 clean() { env -u ALIBABA_CLOUD_ACCESS_KEY_ID -u ALIBABA_CLOUD_ACCESS_KEY_SECRET \
   -u ALIBABA_CLOUD_SECURITY_TOKEN -u ALIBABA_CLOUD_PROFILE -u ALIBABA_CLOUD_CONFIG_FILE \
-  -u ALIBABA_CLOUD_CREDENTIALS_FILE HOME="$home" "$@"; }
+  -u ALIBABA_CLOUD_CREDENTIALS_FILE -u ALIBABA_CLOUD_ROLE_ARN -u ALIBABA_CLOUD_OIDC_PROVIDER_ARN \
+  -u ALIBABA_CLOUD_OIDC_TOKEN_FILE -u ALIBABA_CLOUD_CREDENTIALS_URI -u ALIBABA_CLOUD_ECS_METADATA \
+  FCRUN_ECS_METADATA_ENDPOINT=http://127.0.0.1:9 HOME="$home" "$@"; }
 invoke() { clean timeout 30 "$FCRUN" --endpoint "$ENDPOINT" "$@" invoke echo --payload ok; }
 
 out=$(clean ALIBABA_CLOUD_ACCESS_KEY_ID=$TEST_KEY_ID ALIBABA_CLOUD_ACCESS_KEY_SECRET=$TEST_KEY_SECRET \
@@ -32,20 +34,20 @@ type = access_key
 access_key_id = $TEST_KEY_ID
 access_key_secret = $TEST_KEY_SECRET
 
-[ecs]
-type = ecs_ram_role
-role_name = EcsRamRoleTest
+[rsa]
+type = rsa_key_pair
+public_key_id = x
 INI
 expect_eq "INI credentials file, default profile" "$(invoke 2>&1)" "ok"
-out=$(invoke --profile ecs 2>&1)
-expect_in "unsupported INI type is named" "$out" "profile 'ecs' has type ecs_ram_role, which fcrun does not support"
+out=$(invoke --profile rsa 2>&1)
+expect_in "unsupported INI type is named" "$out" "profile 'rsa' has type rsa_key_pair, which fcrun does not support"
 
 cat >"$home/.aliyun/config.json" <<JSON
 {"current": "main", "profiles": [
   {"name": "main", "mode": "AK", "access_key_id": "$TEST_KEY_ID", "access_key_secret": "$TEST_KEY_SECRET", "region_id": "cn-hangzhou"},
   {"name": "wrong", "mode": "AK", "access_key_id": "$TEST_KEY_ID", "access_key_secret": "not-it"},
   {"name": "sts", "mode": "StsToken", "access_key_id": "STS.key", "access_key_secret": "x", "sts_token": "tok-123"},
-  {"name": "role", "mode": "RamRoleArn", "access_key_id": "a", "access_key_secret": "b", "ram_role_arn": "arn"}
+  {"name": "role", "mode": "RsaKeyPair", "access_key_id": "a", "access_key_secret": "b"}
 ]}
 JSON
 expect_eq "CLI config.json, current profile" "$(invoke 2>&1)" "ok"
@@ -54,7 +56,7 @@ expect_in "--profile selects a CLI profile" "$out" "SignatureNotMatch"
 out=$(clean ALIBABA_CLOUD_PROFILE=wrong timeout 30 "$FCRUN" --endpoint "$ENDPOINT" invoke echo 2>&1)
 expect_in "ALIBABA_CLOUD_PROFILE selects a CLI profile" "$out" "SignatureNotMatch"
 out=$(invoke --profile role 2>&1)
-expect_in "unsupported CLI mode is named" "$out" "profile 'role' has mode RamRoleArn, which fcrun does not support"
+expect_in "unsupported CLI mode is named" "$out" "profile 'role' has mode RsaKeyPair, which fcrun does not support"
 out=$(clean timeout 30 "$FCRUN" --endpoint "$ENDPOINT" --profile sts --dry-run invoke echo 2>&1)
 expect_in "StsToken profile sends the token (redacted)" "$out" "x-acs-security-token: <redacted>"
 expect_in "StsToken profile sends x-acs-accesskey-id" "$out" "x-acs-accesskey-id: STS.key"
