@@ -79,3 +79,28 @@ finish() {
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]
 }
+
+# start_credserver [flags...]: a fresh tests/e2e/credserver.py (stopping the
+# last one), keyed with the test keys; sets CS (its URL) and CSLOG (its
+# events); what it issued is appended to $WORK/issued. stop_cs stops it.
+CS_PID=""
+stop_cs() { if [ -n "$CS_PID" ]; then kill "$CS_PID" 2>/dev/null; wait "$CS_PID" 2>/dev/null; CS_PID=""; fi; }
+start_credserver() {
+  stop_cs
+  CS_N=$((${CS_N:-0} + 1))
+  CSLOG="$WORK/cs-events.$CS_N"
+  local csout="$WORK/cs-out.$CS_N"
+  : >"$CSLOG"
+  [ -f "$WORK/oidc-token" ] || echo "oidc-token-one" >"$WORK/oidc-token"
+  timeout 300 python3 "$(dirname "${BASH_SOURCE[0]}")/credserver.py" --key-id "$TEST_KEY_ID" \
+    --key-secret "$TEST_KEY_SECRET" --oidc-token-file "$WORK/oidc-token" --log "$CSLOG" \
+    --issued "$WORK/issued" "$@" >"$csout" 2>&1 &
+  CS_PID=$!
+  local i=0
+  while [ $i -lt 100 ]; do
+    CS=$(sed -n 's/^listening on \(http:[^ ]*\)$/\1/p' "$csout" 2>/dev/null)
+    [ -n "$CS" ] && return 0
+    sleep 0.1; i=$((i + 1))
+  done
+  echo "credserver did not start: $(cat "$csout")"; exit 1
+}

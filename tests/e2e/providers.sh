@@ -8,28 +8,9 @@
 FCRUN=$1
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-
-CS_PID=""
-stop_cs() { if [ -n "$CS_PID" ]; then kill "$CS_PID" 2>/dev/null; wait "$CS_PID" 2>/dev/null; CS_PID=""; fi; }
 trap 'stop_cs; cleanup' EXIT
-# start_cs [flags...]: a fresh stand-in; sets CS (its URL) and CSLOG.
-start_cs() {
-  stop_cs
-  CS_N=$((${CS_N:-0} + 1))
-  CSLOG="$WORK/cs-events.$CS_N"
-  local csout="$WORK/cs-out.$CS_N"
-  : >"$CSLOG"
-  timeout 300 python3 "$here/credserver.py" --key-id "$TEST_KEY_ID" --key-secret "$TEST_KEY_SECRET" \
-    --oidc-token-file "$WORK/oidc-token" --log "$CSLOG" --issued "$WORK/issued" "$@" >"$csout" 2>&1 &
-  CS_PID=$!
-  local i=0
-  while [ $i -lt 100 ]; do
-    CS=$(sed -n 's/^listening on \(http:[^ ]*\)$/\1/p' "$csout" 2>/dev/null)
-    [ -n "$CS" ] && return 0
-    sleep 0.1; i=$((i + 1))
-  done
-  echo "credserver did not start: $(cat "$csout")"; exit 1
-}
+start_cs() { start_credserver "$@"; }
+
 events() { grep -c "\"event\": \"$1\"" "$CSLOG"; }
 
 home="$WORK/home"
