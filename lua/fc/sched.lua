@@ -211,25 +211,27 @@ end
 
 -- ---- slots: bounded concurrency per key (an endpoint, a map) --------------
 
--- A Slots object admits at most `limit` holders; the rest wait in order.
--- release() hands the slot straight to the first waiter.
+-- A Slots object admits at most `limit` holders; the rest wait in order
+-- in a queue (q[head..tail]). release() hands the slot straight to the
+-- first waiter.
 local Slots = {}
 Slots.__index = Slots
 
 function M.slots(limit)
-  return setmetatable({limit = limit, held = 0, queue = {}, head = 1}, Slots)
+  return setmetatable({limit = limit, held = 0, q = {}, head = 1, tail = 0}, Slots)
 end
 
 function Slots:acquire(what)
-  if self.held < self.limit and self.head > #self.queue then
+  if self.held < self.limit and self.head > self.tail then
     self.held = self.held + 1
     return
   end
   local t = current()
   local w = {granted = false}
-  if t then w.task, w.ticket = t, ticket(t) end
-  self.queue[#self.queue + 1] = w
+  self.tail = self.tail + 1
+  self.q[self.tail] = w
   if t then
+    w.task, w.ticket = t, ticket(t)
     block(t, what)
   else
     drive(function() return w.granted end, 2)
@@ -238,8 +240,8 @@ end
 
 -- Gives waiters the slots that are free (after a release or a new limit).
 function Slots:grant()
-  local q = self.queue
-  while self.held < self.limit and self.head <= #q do
+  local q = self.q
+  while self.held < self.limit and self.head <= self.tail do
     local w = q[self.head]
     q[self.head] = nil
     self.head = self.head + 1
@@ -247,7 +249,6 @@ function Slots:grant()
     w.granted = true
     if w.task then wake(w.task, w.ticket) end
   end
-  if self.head > #q then self.queue, self.head = {}, 1 end
 end
 
 function Slots:release()
