@@ -121,16 +121,14 @@ function M.step(wait)
     local until_next = timers[1][1] - t
     if wait == nil or until_next < wait then wait = until_next end
   end
-  local running = 0
-  if pool then
-    local finished
-    running, finished = pool:poll(wait or 0)
-    for _, x in ipairs(finished) do
-      local w = waiting[x]
-      if w then
-        waiting[x] = nil
-        wake(w[1], w[2])
-      end
+  -- curl_multi_poll sleeps its whole timeout when it has nothing to watch,
+  -- so this is also how the loop sleeps until the next timer.
+  local running, finished = M.pool():poll(wait or 0)
+  for _, x in ipairs(finished) do
+    local w = waiting[x]
+    if w then
+      waiting[x] = nil
+      wake(w[1], w[2])
     end
   end
   if #ready == 0 then return running > 0 or timers[1] ~= nil end
@@ -158,10 +156,17 @@ local function stuck_report()
     #list, #list == 1 and "" or "s", #list == 1 and "it" or "them", table.concat(lines, "\n"))
 end
 
--- Drives the loop until done() holds; raises on a deadlock.
-local function drive(done, level)
+-- Drives the loop until done() holds, or until the deadline (a time on
+-- the now() clock) when there is one; raises on a deadlock.
+local function drive(done, level, deadline)
   while not done() do
-    if not M.step(1) and not done() then error(stuck_report(), level + 1) end
+    local wait = 1
+    if deadline then
+      wait = deadline - now()
+      if wait <= 0 then return end
+      if wait > 1 then wait = 1 end
+    end
+    if not M.step(wait) and not done() then error(stuck_report(), level + 1) end
   end
 end
 
@@ -293,7 +298,7 @@ function M.wait(t, timeout)
       end
       block(me, "the task created at " .. t.where)
     else
-      drive(function() return t.done or (deadline and now() >= deadline) end, 2)
+      drive(function() return t.done end, 2, deadline)
     end
     if not t.done then
       error(timeout_error("wait", "the task created at " .. t.where .. " did not finish", timeout), 2)
