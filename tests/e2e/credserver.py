@@ -188,6 +188,8 @@ class Handler(BaseHTTPRequestHandler):
         tok = "imds-token-SECRET-" + secrets.token_hex(8)
         with lock:
             imds_tokens.add(tok)
+            with open(args.issued, "a") as f:
+                f.write(tok + "\n")
         log(event="imds-token")
         self.answer(200, tok, "text/plain")
 

@@ -34,6 +34,41 @@ ALIBABA_CLOUD_ACCESS_KEY_ID=$TEST_KEY_ID ALIBABA_CLOUD_ACCESS_KEY_SECRET=wrong-$
 kill "$EMU_PID"; wait "$EMU_PID" 2>/dev/null; EMU_PID=""
 cat "$WORK/emu.log" >>"$all"
 
+# The credential providers (credserver.py plays STS, the metadata service, a
+# credentials URI and FC): what they fetch and send, through success,
+# verbose, dry-run, refresh, failed refresh and error paths.
+trap 'stop_cs; cleanup' EXIT
+start_credserver --lifetime 4 --fail-after 6
+echo "oidc-token-SECRET-5a4b3c2d1e" >"$WORK/oidc-token"
+URI_TOKEN="uri-query-token-SECRET"
+mkdir -p "$WORK/home/.aliyun"
+cat >"$WORK/home/.aliyun/config.json" <<JSON
+{"current": "role", "profiles": [{"name": "role", "mode": "RamRoleArn", "access_key_id": "$TEST_KEY_ID",
+  "access_key_secret": "$TEST_KEY_SECRET", "ram_role_arn": "acs:ram::1:role/r"},
+  {"name": "badkey", "mode": "RamRoleArn", "access_key_id": "$TEST_KEY_ID",
+  "access_key_secret": "wrong-$TEST_KEY_SECRET", "ram_role_arn": "acs:ram::1:role/r"}]}
+JSON
+prov() { env -i PATH="$PATH" HOME="$WORK/home" ASAN_OPTIONS="$ASAN_OPTIONS" UBSAN_OPTIONS="$UBSAN_OPTIONS" \
+  ALIBABA_CLOUD_STS_ENDPOINT="$CS" FCRUN_ECS_METADATA_ENDPOINT=http://127.0.0.1:9 "$@" >>"$all" 2>&1
+  echo "rc=$?" >>"$all"; }
+OIDC="ALIBABA_CLOUD_ROLE_ARN=acs:ram::1:role/pod ALIBABA_CLOUD_OIDC_PROVIDER_ARN=acs:ram::1:oidc-provider/p"
+prov timeout 30 "$FCRUN" -v --endpoint "$CS" invoke echo --payload role
+prov timeout 30 "$FCRUN" -v --dry-run --endpoint "$CS" invoke echo --payload role
+prov timeout 30 "$FCRUN" -v --endpoint "$CS" --profile badkey invoke echo
+prov $OIDC ALIBABA_CLOUD_OIDC_TOKEN_FILE="$WORK/oidc-token" timeout 30 "$FCRUN" -v --endpoint "$CS" invoke echo
+prov $OIDC ALIBABA_CLOUD_OIDC_TOKEN_FILE="$WORK/oidc-token" ALIBABA_CLOUD_STS_ENDPOINT=http://127.0.0.1:9 \
+  timeout 30 "$FCRUN" -v --endpoint "$CS" invoke echo
+prov ALIBABA_CLOUD_CONFIG_FILE=/nonexistent FCRUN_ECS_METADATA_ENDPOINT="$CS" timeout 30 "$FCRUN" -v --endpoint "$CS" invoke echo
+prov ALIBABA_CLOUD_CONFIG_FILE=/nonexistent ALIBABA_CLOUD_CREDENTIALS_URI="$CS/uri?token=$URI_TOKEN" \
+  timeout 30 "$FCRUN" -v --endpoint "$CS" -e 'local fc = require "fc"
+  local c = fc.client{}; print(c:invoke("echo", "x").body, c, c.source); error(c)'
+prov ALIBABA_CLOUD_CONFIG_FILE=/nonexistent ALIBABA_CLOUD_CREDENTIALS_URI="$CS/uri?token=wrong-$URI_TOKEN" \
+  timeout 30 "$FCRUN" -v --endpoint "$CS" invoke echo
+# the stand-in has issued 5 by now, and issues one more: every refresh from here on fails
+prov timeout 30 "$FCRUN" -v --endpoint "$CS" -e 'local fc = require "fc"
+  for _ = 1, 30 do fc.invoke("echo", "x"); fc.sleep(0.2) end'
+stop_cs
+
 lines=$(wc -l <"$all")
 if [ "$lines" -gt 40 ]; then ok "the paths produced output ($lines lines)"; else fail "the paths produced output" "$(cat "$all")"; fi
 expect_in "the 403 path was taken" "$(cat "$all")" "InvalidSecurityToken"
@@ -43,4 +78,12 @@ if grep -qF -- "$TEST_KEY_SECRET" "$all"; then fail "the secret never appears" "
 else ok "the secret never appears"; fi
 if grep -qF -- "$TOKEN" "$all"; then fail "the security token never appears" "$(grep -nF -- "$TOKEN" "$all")"
 else ok "the security token never appears"; fi
+expect_in "the providers' paths were taken" "$(cat "$all")" "refreshing the credentials from"
+expect_in "the providers' error paths were taken" "$(cat "$all")" "SignatureDoesNotMatch"
+issued=$(grep -c . "$WORK/issued")
+if [ "$issued" -ge 6 ]; then ok "the stand-in issued secrets and tokens ($issued)"; else fail "the stand-in issued secrets" "$issued"; fi
+for s in "$URI_TOKEN" "oidc-token-SECRET-5a4b3c2d1e" $(cat "$WORK/issued"); do
+  if grep -qF -- "$s" "$all"; then fail "a provider's secret or token never appears" "$(grep -nF -- "$s" "$all" | head -n 3)"; fi
+done
+ok "no secret or token any provider fetched or sent appears"
 finish
