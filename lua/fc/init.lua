@@ -55,4 +55,28 @@ function fc.request(t)
   return default():request(t)
 end
 
+-- fc.run(main, ...) -> status: runs main(...) as fcrun runs a script, for
+-- hosts such as stock lua5.4: an error is printed on stderr with a
+-- traceback, every task left is run to its end, failures nobody waited for
+-- are reported, and the result is fcrun's exit status (0 success, 1 script
+-- error or lost task failure, 2-6 by fc.Error kind). os.exit(fc.run(main)).
+function fc.run(main, ...)
+  if type(main) ~= "function" then
+    error("bad argument #1 to 'run' (function expected, got " .. type(main) .. ")", 2)
+  end
+  local err
+  local ok, trace = xpcall(main, function(e)
+    err = e
+    return debug.traceback(type(e) == "string" and e or tostring(e), 2)
+  end, ...)
+  local status = 0
+  if not ok then
+    io.stderr:write((arg and arg[0] or "lua"), ": ", tostring(trace), "\n")
+    status = require("fc.cli").exit_code(err)
+  end
+  local lost = sched.report(io.stderr)
+  if status == 0 and lost > 0 then status = 1 end
+  return status
+end
+
 return fc

@@ -38,4 +38,41 @@ out=$(cd "$WORK" && eval "$paths" && \
     print(fc.wait(fc.spawn(fc.invoke, 'echo', 'in a task')).body)" 2>&1)
 expect_eq "lua5.4 with luarocks path requires fc from the tree and invokes" "$out" "from the rock
 in a task"
+
+# fc.run gives stock lua5.4 fcrun's behaviour: tasks run to their end,
+# errors and lost task failures reported, fcrun's exit statuses.
+cat >"$WORK/run.lua" <<'LUA'
+local fc = require "fc"
+local which = arg[1]
+os.exit(fc.run(function(greeting)
+  if which == "tasks" then
+    fc.spawn(function() fc.sleep(0.2) print("the task ran to its end") end)
+    print(greeting)
+  elseif which == "config" then
+    fc.client{endpoint = "http://127.0.0.1:9", profile = "nobody"}:invoke("echo")
+  elseif which == "lost" then
+    fc.spawn(function() error("a lost failure") end)
+  elseif which == "service" then
+    fc.configure{endpoint = os.getenv("EP")}
+    fc.invoke("no-such-function")
+  end
+end, "main ran"))
+LUA
+lua() { (cd "$WORK" && eval "$paths" && env -u ALIBABA_CLOUD_ACCESS_KEY_ID -u ALIBABA_CLOUD_ACCESS_KEY_SECRET \
+  HOME="$WORK" FCRUN_ECS_METADATA_ENDPOINT=http://127.0.0.1:9 "$@" timeout 60 lua5.4 "$WORK/run.lua" "$which" 2>&1); }
+which=tasks; out=$(lua); rc=$?
+expect_eq "fc.run: main's arguments, and tasks run to their end" "$out" "main ran
+the task ran to its end"
+expect_eq "fc.run: status 0" "$rc" "0"
+which=config; out=$(lua); rc=$?
+expect_in "fc.run: an error is printed with the script's name" "$out" "$WORK/run.lua: no credentials found"
+expect_in "fc.run: with a traceback" "$out" "stack traceback:"
+expect_eq "fc.run: a configuration error is status 6" "$rc" "6"
+which=lost; out=$(lua); rc=$?
+expect_in "fc.run: a lost task failure is reported" "$out" "failed and nobody waited for it"
+expect_eq "fc.run: a lost task failure is status 1" "$rc" "1"
+which=service; out=$(lua ALIBABA_CLOUD_ACCESS_KEY_ID=$TEST_KEY_ID ALIBABA_CLOUD_ACCESS_KEY_SECRET=$TEST_KEY_SECRET \
+  EP="$ENDPOINT"); rc=$?
+expect_in "fc.run: an fc.Error reads as under fcrun" "$out" "FunctionNotFound (HTTP 404)"
+expect_eq "fc.run: a service error is status 4" "$rc" "4"
 finish
