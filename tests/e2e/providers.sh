@@ -28,6 +28,13 @@ run() {
 
 # ---- RamRoleArn ---------------------------------------------------------------
 start_cs
+# Expiration times, as the services write them (UTC), against Python's timegm.
+out=$(run -- -e 'local p = require("fc.sts").parse_time
+  for _, s in ipairs{"2024-02-29T12:34:56Z", "1970-01-01T00:00:00Z", "2000-03-01T00:00:00Z",
+                     "2099-12-31T23:59:59Z"} do io.write(p(s), " ") end
+  print(p("2024-02-29 12:34:56"))' 2>&1)
+expect_eq "Expiration is read as UTC, bad forms refused" "$out" "1709210096 0 951868800 4102444799 nil"
+
 cat >"$home/.aliyun/config.json" <<JSON
 {"current": "role", "profiles": [
   {"name": "role", "mode": "RamRoleArn", "access_key_id": "$TEST_KEY_ID", "access_key_secret": "$TEST_KEY_SECRET",
@@ -92,8 +99,21 @@ expect_in "ALIBABA_CLOUD_ROLE_SESSION_NAME names the session" "$line" '"RoleSess
 out=$(run ALIBABA_CLOUD_ROLE_ARN=x -- --profile nobody invoke echo 2>&1)
 expect_in "OIDC needs all three variables, and says so" "$out" "ALIBABA_CLOUD_OIDC_TOKEN_FILE must all be set"
 
+cat >"$WORK/oidc.json" <<JSON
+{"current": "pod", "profiles": [{"name": "pod", "mode": "OIDC", "ram_role_arn": "acs:ram::123:role/cli-pod",
+  "oidc_provider_arn": "acs:ram::123:oidc-provider/ack", "oidc_token_file": "$WORK/oidc-token",
+  "ram_session_name": "cli-pod-session"}]}
+JSON
+out=$(run ALIBABA_CLOUD_CONFIG_FILE="$WORK/oidc.json" ALIBABA_CLOUD_STS_ENDPOINT="$CS" -- invoke echo --payload cli-oidc 2>&1)
+expect_eq "CLI profile mode OIDC" "$out" "cli-oidc"
+expect_in "the profile's role and session reach STS" "$(grep 'cli-pod' "$CSLOG")" '"RoleSessionName": "cli-pod-session"'
+
 # ---- ECS RAM role -----------------------------------------------------------------
+out=$(run FCRUN_ECS_METADATA_ENDPOINT="$CS" -- --profile ecs invoke echo --payload ecs-profile 2>&1)
+expect_eq "CLI profile mode EcsRamRole" "$out" "ecs-profile"
+expect_in "the profile's role name is used" "$(grep imds-credentials "$CSLOG")" '"role": "FcrunTestRole"'
 rm "$home/.aliyun/config.json"
+: >"$CSLOG"
 out=$(run FCRUN_ECS_METADATA_ENDPOINT="$CS" -- invoke echo --payload via-ecs 2>&1)
 expect_eq "ECS RAM role, discovered through IMDSv2" "$out" "via-ecs"
 expect_eq "the role name was asked with a session token" "$(grep -c '"imds-role-name", "v2": true' "$CSLOG")" "1"
