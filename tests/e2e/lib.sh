@@ -14,6 +14,9 @@ EMU_PID=""
 # an e2e test often ignores a child's stderr and exit status.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$WORK/sanitizer"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$WORK/sanitizer"
+# No test asks the real ECS metadata service (the credential chain's last
+# sources): it is a closed loopback port unless a test points it elsewhere.
+export FCRUN_ECS_METADATA_ENDPOINT=http://127.0.0.1:9
 export TEST_KEY_ID="LTAItestkey0001"
 export TEST_KEY_SECRET="s3cr3t-test-secret-value-0001"
 
