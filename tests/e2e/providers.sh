@@ -185,7 +185,7 @@ check_refresh() {
   out=$(run "${vars[@]}" -- "$WORK/refresh.lua" 6 6 2>&1)
   n=${out%%	*}; keys=${out##*	}
   issues=$(events "$ev")
-  if [ "$n" -ge 30 ] 2>/dev/null && [ "$keys" -ge 3 ] && [ "$issues" = "$keys" ] && [ "$issues" -le 6 ] &&
+  if [ "$n" -ge 30 ] 2>/dev/null && [ "$keys" -ge 3 ] && [ "$issues" = "$keys" ] && [ "$issues" -le 5 ] &&
      [ "$(events fc-reject)" = 0 ]; then
     ok "$name: $n invocations by 6 tasks over 6 s, $issues fetches, every request signed with live keys"
   else
