@@ -209,6 +209,8 @@ function Client:send(r)
     max_body = o.max_response and math.floor(o.max_response)}
   sched.await(x)
   local resp, kind, msg = x:response()
+  require("fc.stats").record{action = r.action, method = r.method, path = r.path, query = r.query,
+    attempt = r.attempt, transfer = x, response = resp, error = kind}
   local where = r.method .. " " .. path
   if not resp then
     if o.verbose then note("%s -> %s error: %s", where, kind, msg) end
@@ -255,10 +257,21 @@ function Client:request(t)
           raw = resp.body, request_id = resp.headers["x-fc-request-id"], duration = resp.seconds}
 end
 
--- Results of fc.invoke: a table with a json() method.
+-- Results of fc.invoke: a table with a json() method, and r.report, the
+-- tail log parsed (fc.logs.parse) on first access and kept in the table.
+-- Every other field is a raw field, so this __index never runs for them.
 local Result = {}
-Result.__index = Result
 Result.__name = "fc.Result"
+local unparsable = setmetatable({}, {__mode = "k"}) -- logs that are not FC's format
+function Result.__index(r, k)
+  local m = Result[k]
+  if m ~= nil or k ~= "report" then return m end
+  local log = rawget(r, "log")
+  if not log or unparsable[r] then return nil end
+  local report = require("fc.logs").parse(log)
+  if report then rawset(r, "report", report) else unparsable[r] = true end
+  return report
+end
 function Result:json()
   local ok, v = pcall(json.decode, self.body)
   if not ok then

@@ -20,6 +20,8 @@ local fc = {
   spawn = sched.spawn,
   wait = sched.wait,
   sleep = sched.sleep,
+  logs = require "fc.logs",                 -- fc.logs.parse(text)
+  stats = require("fc.stats").snapshot,     -- fc.stats(): this run's requests so far
 }
 
 -- The default client's options (fcrun's flags land here) and the client.
