@@ -127,6 +127,51 @@ fc --trace /nonexistent/dir/trace -e '' 2>"$WORK/err"; rc=$?
 expect_eq "--trace to a file that cannot be opened exits 2" "$rc" "2"
 expect_in "... and says why" "$(cat "$WORK/err")" "--trace: cannot open"
 
+# -- fcrun invoke --each ----------------------------------------------------------------
+for i in $(seq 1000); do
+  if [ $((i % 10)) -eq 0 ]; then echo "bad-$i"; else echo "{\"i\":$i}"; fi
+done >"$WORK/lines"
+fc invoke picky --each "$WORK/lines" -c 16 >"$WORK/each.out" 2>"$WORK/each.err"; rc=$?
+expect_eq "--each over 1,000 lines with failures exits 3 (the worst outcome)" "$rc" "3"
+expect_eq "--each: one JSON line per input line" "$(wc -l <"$WORK/each.out")" "1000"
+check=$("$FCRUN" -e '
+  local json = require "fc.json"
+  local n, failed = 0, 0
+  for l in io.lines(arg[1]) do
+    n = n + 1
+    local e = json.decode(l)
+    assert(e.line == n, "in input order: line " .. tostring(e.line) .. " at " .. n)
+    if n % 10 == 0 then
+      assert(e.ok == false and e.error_type == "UnhandledInvocationError", l)
+      assert(e.error.errorMessage:find("refused bad-" .. n, 1, true), l)
+      failed = failed + 1
+    else
+      assert(e.ok == true and e.body.i == n and e.status == 200 and e.request_id, l)
+    end
+  end
+  print(n, failed)' "$WORK/each.out" 2>&1)
+expect_eq "--each: every envelope matches its line" "$check" "1000	100"
+fc invoke picky --each - --unordered -c 8 <"$WORK/lines" >"$WORK/each2.out" 2>/dev/null; rc=$?
+expect_eq "--each - (stdin) --unordered exits 3" "$rc" "3"
+got=$("$FCRUN" -e '
+  local json = require "fc.json"
+  local seen, n = {}, 0
+  for l in io.lines(arg[1]) do local e = json.decode(l); seen[e.line] = true; n = n + 1 end
+  for i = 1, 1000 do assert(seen[i], "line " .. i .. " missing") end
+  print(n)' "$WORK/each2.out" 2>&1)
+expect_eq "--unordered: every line once" "$got" "1000"
+printf 'x\ny\n' | fc invoke echo --each - -c 1 >"$WORK/each3.out"; rc=$?
+expect_eq "--each with every line ok exits 0" "$rc" "0"
+expect_eq "--each -c 1" "$(sed -n 2p "$WORK/each3.out" | "$FCRUN" -e 'print(require("fc.json").decode(io.read("a")).body)')" "y"
+printf '0\n3\n0\n' | fc --timeout 0.5 invoke slow --each - >"$WORK/each4.out" 2>/dev/null; rc=$?
+expect_eq "--each: a transport error is the worst outcome (exit 5)" "$rc" "5"
+expect_in "--each: the timed-out line has a transport error" "$(sed -n 2p "$WORK/each4.out")" '"kind":"transport"'
+fc invoke echo --each "$WORK/lines" -c 0 2>"$WORK/err"; rc=$?
+expect_eq "--each -c 0 exits 2" "$rc" "2"
+fc invoke echo --each "$WORK/no-such-file" 2>"$WORK/err"; rc=$?
+expect_eq "--each of a missing file exits 2" "$rc" "2"
+expect_in "... naming it" "$(cat "$WORK/err")" "no-such-file"
+
 # -- the progress line: on a terminal only -----------------------------------------
 for i in $(seq 40); do echo 0.05; done >"$WORK/slow-lines"
 pty_run() { # pty_run OUTFILE ARGS...: fcrun with stdin/stdout/stderr on a pseudo-terminal
