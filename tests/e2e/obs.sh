@@ -203,4 +203,47 @@ expect_not_in "no progress with --quiet" "$(cat -v "$WORK/pty-quiet.out")" "done
 fc invoke slow --each "$WORK/slow-lines" -c 4 >/dev/null 2>"$WORK/noprog"
 expect_eq "no progress when stderr is not a terminal" "$(cat "$WORK/noprog")" ""
 
+# -- the man page and the bash completion ---------------------------------------------
+if command -v groff >/dev/null; then
+  warn=$(groff -man -Tutf8 -ww -z "$SRC/docs/fcrun.1" 2>&1)
+  expect_eq "the man page renders without warnings" "$warn" ""
+  page=$(MANWIDTH=80 man -l "$SRC/docs/fcrun.1" 2>/dev/null)
+  expect_in "man -l renders the page" "$page" "FCRUN(1)"
+  for opt in --each --trace --stats --quiet --output "task wait"; do
+    expect_in "the man page documents $opt" "$page" "$opt"
+  done
+else
+  fail "the man page renders" "groff is not installed (apt-get install groff-base)"
+fi
+comp=$(bash --norc --noprofile -c '
+  . "$1"
+  complete -p fcrun
+  comp() { COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMPREPLY=()
+    _fcrun fcrun "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+    echo "$*: ${COMPREPLY[*]}"; }
+  cd /
+  comp fcrun in; comp fcrun --sta; comp fcrun invoke f --ea; comp fcrun -v invoke f --end
+  comp fcrun invoke f -o ""; comp fcrun task ""; comp fcrun task wait f --wait; comp fcrun help ex
+' _ "$SRC/docs/fcrun.bash-completion" 2>&1)
+expect_in "completion is registered" "$comp" "complete -F _fcrun fcrun"
+expect_in "completes subcommands" "$comp" "fcrun in: invoke"
+expect_in "completes host options" "$comp" "fcrun --sta: --stats"
+expect_in "completes invoke options" "$comp" "fcrun invoke f --ea: --each"
+expect_in "completes host options after the subcommand" "$comp" "fcrun -v invoke f --end: --endpoint"
+expect_in "completes --output values" "$comp" "fcrun invoke f -o : json text"
+expect_in "completes task operations" "$comp" "fcrun task : get list stop wait"
+expect_in "completes task options" "$comp" "fcrun task wait f --wait: --wait-timeout"
+expect_in "completes help topics" "$comp" "fcrun help ex: exit-status"
+if [ -n "$BUILD" ]; then
+  if cmake --install "$BUILD" --prefix "$WORK/prefix" >"$WORK/install.log" 2>&1; then
+    [ -f "$WORK/prefix/share/man/man1/fcrun.1" ] && ok "cmake --install puts fcrun.1 in share/man/man1" \
+      || fail "cmake --install puts fcrun.1 in share/man/man1" "$(find "$WORK/prefix" -name 'fcrun*')"
+    [ -f "$WORK/prefix/share/bash-completion/completions/fcrun" ] && ok "cmake --install puts the completion in share/bash-completion/completions" \
+      || fail "cmake --install puts the completion in share/bash-completion/completions" "$(find "$WORK/prefix" -name 'fcrun*')"
+    expect_in "man finds the installed page" "$(MANPATH="$WORK/prefix/share/man" MANWIDTH=80 man fcrun 2>&1)" "FCRUN(1)"
+  else
+    fail "cmake --install" "$(cat "$WORK/install.log")"
+  fi
+fi
+
 finish
