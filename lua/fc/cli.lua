@@ -516,7 +516,8 @@ local TASK_SPEC = {
   ["--wait-timeout"] = {value = true}, ["--help"] = {}, ["-h"] = {key = "help"},
 }
 local TASK_VERBS = {"get", "list", "stop", "wait"}
-local FINAL = {Succeeded = true, Failed = true, Stopped = true, Expired = true, Invalid = true}
+local FINAL = {Succeeded = true, Failed = true, Stopped = true, Expired = true, Invalid = true,
+               DryRun = true}
 
 local function task_path(name, id)
   return "/2023-03-30/functions/" .. name .. "/async-tasks" .. (id and ("/" .. id) or "")
@@ -534,6 +535,7 @@ local TASK = {}
 function TASK.get(name, id, o)
   local r = fc.request{path = task_path(name, id), action = "GetAsyncTask",
                        query = {qualifier = o.qualifier}}
+  if r.dry_run then return {taskId = id, status = "DryRun"} end
   return r.body
 end
 
@@ -598,7 +600,7 @@ function M.task(args)
     print_json(result)
   end
   io.stdout:flush()
-  if verb == "wait" and result.status ~= "Succeeded" then
+  if verb == "wait" and result.status ~= "Succeeded" and result.status ~= "DryRun" then
     note("task ", id, " ended ", tostring(result.status),
          result.taskErrorMessage and (": " .. result.taskErrorMessage) or "")
     return M.EXIT_FUNCTION
