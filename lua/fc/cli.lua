@@ -416,28 +416,6 @@ local function lines_of(text)
   return t
 end
 
--- map(items, fn, concurrency): fc.map when the module has it, else the same
--- on fc.spawn (to go once fc.map is on main).
-local function map(items, fn, concurrency)
-  if fc.map then return fc.map(items, fn, {concurrency = concurrency}) end
-  local next_i, active, done = 1, 0, 0
-  local p = progress.new(#items)
-  local function worker()
-    while next_i <= #items do
-      local i = next_i
-      next_i = next_i + 1
-      fn(items[i], i)
-      done = done + 1
-      p:update(done, 0)
-    end
-  end
-  local tasks = {}
-  for k = 1, math.min(concurrency, #items) do tasks[k] = fc.spawn(worker) end
-  for _, t in ipairs(tasks) do fc.wait(t) end
-  p:finish()
-  return nil, {n = 0}, active
-end
-
 local function invoke_each(name, o, opts)
   local n = tonumber(o.concurrency or 10)
   if not n or n < 1 or n ~= math.floor(n) then
@@ -448,23 +426,26 @@ local function invoke_each(name, o, opts)
   end
   local items = lines_of(read_file("invoke", "--each", o.each))
   local pending, next_out, worst = {}, 1, M.EXIT_OK
-  local unordered = o.unordered
-  local function emit(text)
-    io.stdout:write(text)
-  end
-  map(items, function(line, i)
-    local e, body, code = invoke_one(name, line, opts, opts.log)
+  local done, failed = 0, 0
+  local line = progress.new(#items) -- fc.map's own line stays silent while this one is up
+  local ok, err = pcall(fc.map, items, function(payload, i)
+    local e, body, code = invoke_one(name, payload, opts, opts.log)
     e.line = i
     if code > worst then worst = code end
+    done = done + 1
+    if code ~= M.EXIT_OK then failed = failed + 1 end
+    line:update(done, failed)
     local text = encode_envelope(e, body)
-    if unordered then emit(text) return end
+    if o.unordered then io.stdout:write(text) return end
     pending[i] = text
     while pending[next_out] do
-      emit(pending[next_out])
+      io.stdout:write(pending[next_out])
       pending[next_out] = nil
       next_out = next_out + 1
     end
-  end, math.floor(n))
+  end, {concurrency = math.floor(n)})
+  line:finish()
+  if not ok then error(err, 0) end
   io.stdout:flush()
   return worst
 end

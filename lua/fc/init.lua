@@ -6,6 +6,7 @@ local json = require "fc.json"
 local Error = require "fc.error"
 local sched = require "fc.sched"
 local client = require "fc.client"
+local fanout = require "fc.fanout"
 
 local fc = {
   VERSION = "0.1.0",
@@ -20,6 +21,9 @@ local fc = {
   spawn = sched.spawn,
   wait = sched.wait,
   sleep = sched.sleep,
+  now = sched.now,
+  map = fanout.map,
+  all = fanout.all,
   logs = require "fc.logs",                 -- fc.logs.parse(text)
   stats = require("fc.stats").snapshot,     -- fc.stats(): this run's requests so far
 }

@@ -4,6 +4,9 @@
 -- redrawn in place at most RATE times a second and cleared by finish().
 -- When stderr is not a terminal, or progress.quiet is set (fcrun --quiet),
 -- new() returns an object whose methods do nothing, so callers never check.
+-- There is one line at a time: while one is up (new() until finish()), a
+-- nested new() (an fc.map inside an fc.map, or inside invoke --each) gets a
+-- silent object, and the outer line goes on counting its own items.
 --
 --   local p = require("fc.progress").new(total)  -- total may be nil
 --   p:update(done, failed)                       -- after each item ends
@@ -25,11 +28,12 @@ Silent.__index = Silent
 function M.new(total, opts)
   opts = opts or {}
   local out = opts.stream or io.stderr
-  if M.quiet or not (opts.force or (out == io.stderr and core.isatty(2))) then
+  if M.quiet or M.active or not (opts.force or (out == io.stderr and core.isatty(2))) then
     return setmetatable({}, Silent)
   end
   local t0 = core.now()
-  return setmetatable({out = out, total = total, t0 = t0, next_draw = t0, drawn = false}, Progress)
+  M.active = setmetatable({out = out, total = total, t0 = t0, next_draw = t0, drawn = false}, Progress)
+  return M.active
 end
 
 function Progress:draw(done, failed)
@@ -58,6 +62,7 @@ function Progress:finish()
     self.drawn = false
   end
   self.next_draw = math.huge
+  if M.active == self then M.active = nil end
 end
 
 return M

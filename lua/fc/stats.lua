@@ -3,12 +3,11 @@
 -- the same as text (fcrun --stats prints it at exit), and trace(file) writes
 -- one JSON line per attempt as it ends (fcrun --trace FILE).
 --
--- rec, as the client builds it (lua/fc/client.lua, Client:send):
---   action     operation name (x-acs-action), e.g. "InvokeFunction"
---   method     HTTP method
---   path       the decoded request path, e.g. /2023-03-30/functions/f/invocations
---   query      the decoded query table or nil (only `qualifier` is read)
---   attempt    1 for the first attempt of a request, 2 for its first retry, ...
+-- rec, as the client builds it (lua/fc/client.lua, Client:attempt):
+--   request    the request table Client:send got: action (operation name),
+--              method, path (decoded, e.g. /2023-03-30/functions/f/invocations),
+--              query (only `qualifier` is read); one table per request, so
+--              its attempts are counted here (1, then 2 for the first retry)
 --   transfer   the ended fc.core.Transfer (timing() gives curl's breakdown)
 --   response   transfer:response(): {status, headers, body} or nil
 --   error      the transport error kind when response is nil
@@ -31,6 +30,8 @@ end
 M.reset()
 
 local function bump(t, k) t[k] = (t[k] or 0) + 1 end
+
+local attempts = setmetatable({}, {__mode = "k"}) -- request table -> attempts so far
 
 -- FC's error code from an error body, in any of its casings (FC-PROTOCOL §6).
 local function error_code(body, status)
@@ -66,10 +67,12 @@ end
 -- record(rec): one finished attempt (see the fields above).
 function M.record(rec)
   local t = rec.transfer and rec.transfer:timing() or {}
-  local resp = rec.response
-  local e = {operation = rec.action, method = rec.method, attempt = rec.attempt or 1,
-             qualifier = rec.query and rec.query.qualifier,
-             ["function"] = rec.path and rec.path:match("^/[^/]+/functions/([^/]+)"),
+  local resp, r = rec.response, rec.request or {}
+  local attempt = (attempts[r] or 0) + 1
+  attempts[r] = attempt
+  local e = {operation = r.action, method = r.method, attempt = attempt,
+             qualifier = r.query and r.query.qualifier,
+             ["function"] = r.path and r.path:match("^/[^/]+/functions/([^/]+)"),
              bytes_sent = t.bytes_sent or 0, bytes_received = t.bytes_received or 0}
   local total = t.total or 0
   if resp then

@@ -123,7 +123,8 @@ check.run{
     stats.reset()
     local function rec(status, seconds, headers, body)
       local timing = {total = seconds, ended_at = 1000 + seconds, bytes_sent = 10, bytes_received = 20}
-      stats.record{action = "InvokeFunction", method = "POST", path = "/2023-03-30/functions/f/invocations",
+      stats.record{request = {action = "InvokeFunction", method = "POST",
+                              path = "/2023-03-30/functions/f/invocations"},
         transfer = {timing = function() return timing end},
         response = status and {status = status, headers = headers or {}, body = body or ""},
         error = not status and "timeout" or nil}
@@ -153,6 +154,9 @@ check.run{
     local stream = {write = function(_, ...) for _, s in ipairs{...} do out[#out + 1] = s end end,
                     flush = function() end}
     local p = require("fc.progress").new(10, {stream = stream, force = true})
+    local inner = require("fc.progress").new(3, {stream = stream, force = true})
+    inner:update(1, 0) -- one line at a time: the nested one is silent
+    inner:finish()
     p:update(1, 0)
     p:update(2, 0) -- within the same quarter second: not drawn
     p:update(3, 1)
@@ -160,6 +164,8 @@ check.run{
     local text = table.concat(out)
     check.eq(text:find("1/10 done, 0 failed", 1, true) ~= nil, true, "first draw: " .. text)
     check.eq(text:find("2/10", 1, true), nil, "throttled")
+    check.eq(text:find("/3 done", 1, true), nil, "the nested line is silent")
+    check.eq(require("fc.progress").active, nil, "finish() ends the line")
     check.eq(text:sub(-4), "\r\27[K", "cleared at the end")
     check.eq(getmetatable(require("fc.progress").new(5, {stream = stream})) ~= nil, true, "silent object")
   end},
