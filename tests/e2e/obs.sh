@@ -121,8 +121,11 @@ ok=$("$FCRUN" -e '
   print("ok")' "$WORK/trace" 2>&1)
 expect_eq "trace: every line is JSON with bytes and a coherent timing" "$ok" "ok"
 ALIBABA_CLOUD_ACCESS_KEY_ID=$TEST_KEY_ID ALIBABA_CLOUD_ACCESS_KEY_SECRET=$TEST_KEY_SECRET \
-  timeout 30 "$FCRUN" --endpoint http://127.0.0.1:9 --trace "$WORK/trace2" invoke echo 2>/dev/null
+  timeout 30 "$FCRUN" --endpoint http://127.0.0.1:9 --stats --trace "$WORK/trace2" invoke echo 2>"$WORK/err"
 expect_in "trace: a transport failure is traced too" "$(cat "$WORK/trace2")" '"error_kind":"transport","error":"connect"'
+expect_in "trace: each retry is a line with its attempt number" "$(cat "$WORK/trace2")" '"attempt":2'
+if grep -qE '\([1-9][0-9]* retr' "$WORK/err"; then ok "--stats counts the retries"
+else fail "--stats counts the retries" "$(cat "$WORK/err")"; fi
 fc --trace /nonexistent/dir/trace -e '' 2>"$WORK/err"; rc=$?
 expect_eq "--trace to a file that cannot be opened exits 2" "$rc" "2"
 expect_in "... and says why" "$(cat "$WORK/err")" "--trace: cannot open"
