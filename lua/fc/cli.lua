@@ -428,6 +428,13 @@ local function invoke_each(name, o, opts)
   local pending, next_out, worst = {}, 1, M.EXIT_OK
   local done, failed = 0, 0
   local line = progress.new(#items) -- fc.map's own line stays silent while this one is up
+  local core = require "fc.core"
+  local shared = core.isatty(1) and core.isatty(2) -- results and the line on one terminal
+  local function emit(text)
+    if shared then line:clear() end
+    io.stdout:write(text)
+    if shared then io.stdout:flush() end
+  end
   local ok, err = pcall(fc.map, items, function(payload, i)
     local e, body, code = invoke_one(name, payload, opts, opts.log)
     e.line = i
@@ -436,10 +443,10 @@ local function invoke_each(name, o, opts)
     if code ~= M.EXIT_OK then failed = failed + 1 end
     line:update(done, failed)
     local text = encode_envelope(e, body)
-    if o.unordered then io.stdout:write(text) return end
+    if o.unordered then emit(text) return end
     pending[i] = text
     while pending[next_out] do
-      io.stdout:write(pending[next_out])
+      emit(pending[next_out])
       pending[next_out] = nil
       next_out = next_out + 1
     end

@@ -10,7 +10,8 @@
 --
 --   local p = require("fc.progress").new(total)  -- total may be nil
 --   p:update(done, failed)                       -- after each item ends
---   p:finish()                                   -- clears the line
+--   p:clear()                                    -- before writing to the terminal
+--   p:finish()                                   -- clears the line for good
 
 local core = require "fc.core"
 
@@ -20,7 +21,7 @@ local Progress = {}
 Progress.__index = Progress
 Progress.__name = "fc.Progress"
 
-local Silent = {update = function() end, finish = function() end}
+local Silent = {update = function() end, clear = function() end, finish = function() end}
 Silent.__index = Silent
 
 -- stream: defaults to io.stderr; force: draw even when it is not a terminal
@@ -54,13 +55,19 @@ function Progress:update(done, failed)
   self:draw(done, failed)
 end
 
--- finish(): clears the line (the terminal is as it was before).
-function Progress:finish()
+-- clear(): takes the line off the screen, so that other output can be
+-- written to the terminal; the next update() that is due draws it again.
+function Progress:clear()
   if self.drawn then
     self.out:write("\r\27[K")
     self.out:flush()
     self.drawn = false
   end
+end
+
+-- finish(): clears the line (the terminal is as it was before).
+function Progress:finish()
+  self:clear()
   self.next_draw = math.huge
   if M.active == self then M.active = nil end
 end

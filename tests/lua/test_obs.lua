@@ -159,7 +159,10 @@ check.run{
     inner:finish()
     p:update(1, 0)
     p:update(2, 0) -- within the same quarter second: not drawn
+    p:clear()
+    local cleared = #out
     p:update(3, 1)
+    check.eq(#out, cleared, "after clear(), redrawn only when due")
     p:finish()
     local text = table.concat(out)
     check.eq(text:find("1/10 done, 0 failed", 1, true) ~= nil, true, "first draw: " .. text)
