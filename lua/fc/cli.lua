@@ -229,10 +229,18 @@ function M.setup(o)
   end
 end
 
--- at_exit(): the --stats summary; closes the trace file.
+-- at_exit(): the --stats summary (once); closes the trace file.
 function M.at_exit()
   if run.stats then io.stderr:write(stats.summary()) end
+  run.stats = false
   stats.trace(nil)
+end
+
+-- A script that ends with os.exit still gets its summary.
+local os_exit = os.exit
+function os.exit(...) -- luacheck: ignore
+  M.at_exit()
+  return os_exit(...)
 end
 
 local function note(...)

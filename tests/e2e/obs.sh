@@ -77,6 +77,9 @@ expect_in "--stats: percentiles" "$stats" "latency:    p50 "
 expect_in "--stats: a histogram" "$stats" "#"
 fc invoke echo --payload x --stats >/dev/null 2>"$WORK/stats2.err"
 expect_in "--stats after the subcommand" "$(cat "$WORK/stats2.err")" "fcrun: stats: 1 request "
+fc --stats -e 'require("fc").invoke("echo", "x"); os.exit(7)' 2>"$WORK/stats4.err"; rc=$?
+expect_eq "os.exit keeps its status under --stats" "$rc" "7"
+expect_in "a script ending with os.exit still gets the summary" "$(cat "$WORK/stats4.err")" "fcrun: stats: 1 request "
 fc -e '' 2>"$WORK/stats3.err"
 expect_eq "no summary without --stats" "$(cat "$WORK/stats3.err")" ""
 
