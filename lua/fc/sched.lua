@@ -23,7 +23,7 @@ local pool              -- the fc.core.Http of this lua_State, made on first use
 local tasks = {}        -- coroutine -> task
 local ready = {}        -- wake-ups to deliver, in order: {task, ticket, values...}
 local waiting = {}      -- transfer -> {task, ticket}
-local heap = {}         -- timers: a binary heap of {at, seq, task, ticket}
+local timers = require("fc.heap").new() -- {at, seq, task, ticket}
 local seq = 0           -- timer insertion order, so equal times stay FIFO
 local live = 0          -- tasks not yet finished
 local failed = {}       -- finished tasks that raised, until someone looks
@@ -39,40 +39,6 @@ end
 function M.pool()
   if not pool then pool = core.http() end
   return pool
-end
-
--- ---- timers: a binary heap ordered by (at, seq) ---------------------------
-
-local function before(a, b)
-  return a[1] < b[1] or (a[1] == b[1] and a[2] < b[2])
-end
-
-local function heap_push(e)
-  local i = #heap + 1
-  heap[i] = e
-  while i > 1 do
-    local p = i // 2
-    if not before(heap[i], heap[p]) then break end
-    heap[i], heap[p] = heap[p], heap[i]
-    i = p
-  end
-end
-
-local function heap_pop()
-  local top, n = heap[1], #heap
-  heap[1] = heap[n] -- two statements: a multiple assignment's order is undefined
-  heap[n] = nil
-  n = n - 1
-  local i = 1
-  while true do
-    local l, m = 2 * i, i
-    if l <= n and before(heap[l], heap[m]) then m = l end
-    if l + 1 <= n and before(heap[l + 1], heap[m]) then m = l + 1 end
-    if m == i then break end
-    heap[i], heap[m] = heap[m], heap[i]
-    i = m
-  end
-  return top
 end
 
 -- ---- tasks ------------------------------------------------------------------
@@ -145,29 +111,27 @@ end
 -- can ever happen again: no wake-up, no timer, no transfer.
 function M.step(wait)
   local t = now()
-  while heap[1] and heap[1][1] <= t do
-    local e = heap_pop()
+  while timers[1] and timers[1][1] <= t do
+    local e = timers:pop()
     wake(e[3], e[4])
   end
   if #ready > 0 then
     wait = 0
-  elseif heap[1] then
-    local until_next = heap[1][1] - t
+  elseif timers[1] then
+    local until_next = timers[1][1] - t
     if wait == nil or until_next < wait then wait = until_next end
   end
-  local running = 0
-  if pool then
-    local finished
-    running, finished = pool:poll(wait or 0)
-    for _, x in ipairs(finished) do
-      local w = waiting[x]
-      if w then
-        waiting[x] = nil
-        wake(w[1], w[2])
-      end
+  -- curl_multi_poll sleeps its whole timeout when it has nothing to watch,
+  -- so this is also how the loop sleeps until the next timer.
+  local running, finished = M.pool():poll(wait or 0)
+  for _, x in ipairs(finished) do
+    local w = waiting[x]
+    if w then
+      waiting[x] = nil
+      wake(w[1], w[2])
     end
   end
-  if #ready == 0 then return running > 0 or heap[1] ~= nil end
+  if #ready == 0 then return running > 0 or timers[1] ~= nil end
   local batch = ready
   ready = {}
   for _, r in ipairs(batch) do
@@ -192,10 +156,17 @@ local function stuck_report()
     #list, #list == 1 and "" or "s", #list == 1 and "it" or "them", table.concat(lines, "\n"))
 end
 
--- Drives the loop until done() holds; raises on a deadlock.
-local function drive(done, level)
+-- Drives the loop until done() holds, or until the deadline (a time on
+-- the now() clock) when there is one; raises on a deadlock.
+local function drive(done, level, deadline)
   while not done() do
-    if not M.step(1) and not done() then error(stuck_report(), level + 1) end
+    local wait = 1
+    if deadline then
+      wait = deadline - now()
+      if wait <= 0 then return end
+      if wait > 1 then wait = 1 end
+    end
+    if not M.step(wait) and not done() then error(stuck_report(), level + 1) end
   end
 end
 
@@ -323,11 +294,11 @@ function M.wait(t, timeout)
       t.joiners[#t.joiners + 1] = {me, tk}
       if deadline then
         seq = seq + 1
-        heap_push({deadline, seq, me, tk})
+        timers:push({deadline, seq, me, tk})
       end
       block(me, "the task created at " .. t.where)
     else
-      drive(function() return t.done or (deadline and now() >= deadline) end, 2)
+      drive(function() return t.done end, 2, deadline)
     end
     if not t.done then
       error(timeout_error("wait", "the task created at " .. t.where .. " did not finish", timeout), 2)
@@ -346,7 +317,7 @@ function M.sleep(s)
   if t then
     local tk = ticket(t)
     seq = seq + 1
-    heap_push({at, seq, t, tk})
+    timers:push({at, seq, t, tk})
     block(t, "a timer")
     return
   end
