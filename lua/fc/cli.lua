@@ -7,6 +7,7 @@
 --   3 function error, 4 service error, 5 transport error, 6 configuration
 
 local fc = require "fc"
+local core = require "fc.core"
 local json = require "fc.json"
 local progress = require "fc.progress"
 local stats = require "fc.stats"
@@ -436,7 +437,6 @@ local function invoke_each(name, o, opts)
   local pending, next_out, worst = {}, 1, M.EXIT_OK
   local done, failed = 0, 0
   local line = progress.new(#items) -- fc.map's own line stays silent while this one is up
-  local core = require "fc.core"
   local shared = core.isatty(1) and core.isatty(2) -- results and the line on one terminal
   local function emit(text)
     if shared then line:clear() end
