@@ -44,7 +44,7 @@ usage: fcrun [options] SCRIPT [ARGS...]   run a Lua script ('-' reads stdin)
        fcrun [options] task get|list|stop|wait NAME [ID] [task options]
        fcrun serve --functions DIR [--host ADDR] [--port N] [--access-key-id ID
                  --access-key-secret SECRET] [--security-token TOKEN] [-v]
-       fcrun help [invoke|task|options|output|exit-status]
+       fcrun help [invoke|task|serve|options|output|exit-status]
        fcrun --version | --help
 
 options (before or after a subcommand):
@@ -114,6 +114,14 @@ exit status of wait: 0 Succeeded, 3 Failed, Stopped, Expired or Invalid, 5 when
 ]==]
 
 HELP.options = HELP.usage
+
+HELP.serve = [==[
+usage: fcrun serve --functions DIR [--host ADDR] [--port N] [--access-key-id ID
+                   --access-key-secret SECRET] [--security-token TOKEN] [-v]
+
+An FC-compatible emulator of the Lua functions in DIR (docs/EMULATOR.md);
+`fcrun serve --help` has the details.
+]==]
 
 HELP.output = [==[
 fcrun invoke -o json (and every line of --each) prints one JSON object:
@@ -205,7 +213,7 @@ function M.help(topic)
   if topic == nil then io.stdout:write(HELP.usage) return M.EXIT_OK end
   local text = HELP[topic]
   if not text then
-    local topics = {"invoke", "task", "options", "output", "exit-status"}
+    local topics = {"invoke", "task", "serve", "options", "output", "exit-status"}
     io.stderr:write("fcrun: no help topic '", tostring(topic), "'", did_you_mean(topic, topics),
                     "; topics: ", table.concat(topics, ", "), "\n")
     return M.EXIT_USAGE
