@@ -87,7 +87,7 @@ function M.run(c, steps, payload, opts)
       entry.duration = sched.now() - t0
       entry.ok = ok
       if not ok then
-        entry.error = out
+        entry.error = tostring(out) -- a string: err.report must not hold err itself
         report.failed = k
         if type(out) == "table" then
           out.step, out.report = k, report
@@ -102,7 +102,7 @@ function M.run(c, steps, payload, opts)
       local ok, r = pcall(c.invoke, c, s.name, result and result.body or value, s.opts)
       if not ok then
         entry.duration = sched.now() - t0
-        entry.ok, entry.error = false, r
+        entry.ok, entry.error = false, tostring(r)
         report.failed = k
         if type(r) == "table" then r.step, r.report = k, report end
         error(r, 0)

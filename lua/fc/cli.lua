@@ -12,7 +12,8 @@ local M = {
 }
 
 local KIND_EXIT = {invalid = M.EXIT_USAGE, service = M.EXIT_SERVICE,
-                   transport = M.EXIT_TRANSPORT, config = M.EXIT_CONFIG}
+                   transport = M.EXIT_TRANSPORT, config = M.EXIT_CONFIG,
+                   timeout = M.EXIT_TRANSPORT} -- a deadline the script set expired
 
 -- The exit status for an error value that ended a script.
 function M.exit_code(err)

@@ -45,6 +45,12 @@ expect_eq "chain: a service error at step 2 raises fc.Error with err.step" "$out
 
 out=$(fc -e '
   local fc = require "fc"
+  local _, err = pcall(fc.chain, {"rev", "missing"}, "x")
+  print(err.report[2].ok, err.report[2].error == tostring(err), fc.json.encode(err.report) ~= nil)')
+expect_eq "chain: err.report says what failed and holds no cycle" "$out" "false	true	true"
+
+out=$(fc -e '
+  local fc = require "fc"
   local c = fc.client{timeout = 0.5}
   local ok, err = pcall(c.chain, c, {"rev", "nap", "hex"}, "2")
   print(ok, err.kind, err.code, err.step)')
@@ -140,6 +146,13 @@ false	service	400
 true	nil	true
 invalid	fc.AsyncTask:wait: option 'timeout' must be a positive number of seconds
 fc.invoke_async: option 'async' cannot be false here"
+
+out=$(fc -e '
+  local fc = require "fc"
+  fc.invoke_async("nap", "5"):wait{timeout = 0.2}' 2>&1)
+rc=$?
+expect_eq "async: an uncaught wait timeout exits with 5, like transport" "$rc" "5"
+expect_in "async: an uncaught wait timeout reads well" "$out" "is not done after 0.2 seconds (last status:"
 
 # -- iterators across pages ---------------------------------------------------
 out=$(fc -e '
