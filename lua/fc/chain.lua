@@ -34,6 +34,9 @@ local function normalise(steps, defaults)
             if type(v) ~= STEP_OPTIONS[o] then
               Error.invalid("chain", "step %d: option '%s' must be a %s, got %s", k, o, STEP_OPTIONS[o], type(v))
             end
+            if o == "timeout" and not (v > 0) then
+              Error.invalid("chain", "step %d: option 'timeout' must be positive", k)
+            end
             opts[o] = v
           end
         end
@@ -66,6 +69,7 @@ local function check_opts(opts)
     if type(v) ~= STEP_OPTIONS[o] then
       Error.invalid("chain", "option '%s' must be a %s, got %s", o, STEP_OPTIONS[o], type(v))
     end
+    if o == "timeout" and not (v > 0) then Error.invalid("chain", "option 'timeout' must be positive") end
   end
   return opts
 end

@@ -67,13 +67,19 @@ out=$(fc -e '
   local _, e3 = pcall(fc.chain, {"rev", {"hex", log = "yes"}})
   print(e3)
   local _, e4 = pcall(fc.chain, {"rev", 42})
-  print(e4)' 2>&1)
+  print(e4)
+  print(select(2, pcall(fc.chain, {"rev", {"hex", timeout = 0}})))
+  print(select(2, pcall(fc.chain, {"rev"}, "x", {timeout = -1})))
+  print(select(2, pcall(fc.chain, {"rev"}, "x", {retries = 3})))' 2>&1)
 expect_in "chain: a Lua step error names the step" "$out" "false	fc.chain: step 2 ("
 expect_in "chain: a Lua step error keeps its message" "$out" "bad transform"
 expect_in "chain: steps are checked before anything is sent" "$out" \
   "false	invalid	fc.chain: step 2: qualifier 'a b' is invalid"
 expect_in "chain: an empty chain is refused" "$out" "steps must hold at least one step"
 expect_in "chain: step options are checked" "$out" "step 2: option 'log' must be a boolean, got string"
+expect_in "chain: a step timeout must be positive" "$out" "fc.chain: step 2: option 'timeout' must be positive"
+expect_in "chain: the chain's timeout must be positive" "$out" "fc.chain: option 'timeout' must be positive"
+expect_in "chain: unknown chain options are refused" "$out" "fc.chain: unknown option 'retries'"
 expect_in "chain: a step of the wrong type is refused" "$out" \
   "step 2 must be a function name, a table {name, ...} or a Lua function, got number"
 
