@@ -70,9 +70,9 @@ function M.invoke(c, name, payload, opts)
                        request_id = r.request_id, client = c}, AsyncTask)
 end
 
-local function get(self, timeout)
+local function get(self, timeout, retry)
   return self.client:request{method = "GET", action = "GetAsyncTask", path = task_path(self),
-                             query = qualifier_query(self), timeout = timeout}.body
+                             query = qualifier_query(self), timeout = timeout, retry = retry}.body
 end
 
 -- task:status() -> the GetAsyncTask record (a table, as FC returns it).
@@ -87,7 +87,9 @@ local WAIT_OPTIONS = {timeout = true, interval = true, max_interval = true}
 -- after opts.interval seconds (default 0.1), doubling up to opts.max_interval
 -- (default 5). With opts.timeout (seconds), raises an fc.Error of kind
 -- "timeout" when the task has not reached a final state by then; the task
--- keeps running.
+-- keeps running. Until that deadline a poll that failed in a way safe to
+-- retry (a throttled or dropped GetAsyncTask) is one more poll without news;
+-- without a deadline, the client's retry policy decides.
 function AsyncTask:wait(opts)
   if opts ~= nil and type(opts) ~= "table" then
     Error.invalid("AsyncTask:wait", "options must be a table, got %s", type(opts))
@@ -104,21 +106,22 @@ function AsyncTask:wait(opts)
   if delay > cap then cap = delay end
   local deadline = opts.timeout and sched.now() + opts.timeout
   local per_request = self.client.opts.timeout or 60
-  local last
+  local last, failure
   while true do
     local ok, rec
     if deadline then
       -- A poll never outlives the deadline by more than a moment.
       local left = math.max(deadline - sched.now(), 0.05)
-      ok, rec = pcall(get, self, math.min(left, per_request))
-      if not ok and not (Error.is(rec) and rec.kind == "transport" and rec.code == "timeout"
-                         and sched.now() >= deadline) then
-        error(rec, 0)
+      ok, rec = pcall(get, self, math.min(left, per_request), false)
+      if not ok then
+        if not (Error.is(rec) and rec.retryable) then error(rec, 0) end
+        failure = rec
       end
     else
       ok, rec = true, get(self)
     end
     if ok then
+      failure = nil
       if type(rec) ~= "table" or type(rec.status) ~= "string" then
         error(Error.new{kind = "service", status = 200, code = "InvalidResponse",
           message = "GetAsyncTask answered without a status: " .. tostring(rec),
@@ -130,10 +133,11 @@ function AsyncTask:wait(opts)
     local now = sched.now()
     if deadline and now >= deadline then
       error(Error.new{kind = "timeout", task_id = self.id, function_name = self.function_name,
-        last_status = last, message = string.format(
+        last_status = last, cause = failure, message = string.format(
           "fc.AsyncTask:wait: task '%s' of function '%s' is not done after %g seconds " ..
-          "(last status: %s); it keeps running", self.id, self.function_name, opts.timeout,
-          tostring(last or "unknown"))}, 0)
+          "(last status: %s%s); it keeps running", self.id, self.function_name, opts.timeout,
+          tostring(last or "unknown"), failure and ("; last poll: " .. tostring(failure)) or "")},
+        0)
     end
     sched.sleep(deadline and math.min(delay, deadline - now) or delay)
     delay = math.min(delay * 2, cap)

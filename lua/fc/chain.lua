@@ -4,10 +4,29 @@
 local Error = require "fc.error"
 local sched = require "fc.sched"
 local client = require "fc.client"
+local retry = require "fc.retry"
 
 local M = {}
 
-local STEP_OPTIONS = {qualifier = "string", log = "boolean", timeout = "number", headers = "table"}
+-- The options of fc.invoke that make sense for a step of a synchronous chain.
+local STEP_OPTIONS = {qualifier = "string", log = "boolean", timeout = "number", headers = "table",
+                      retry = "retry", idempotent = "boolean"}
+local OPTION_NAMES = "qualifier, log, timeout, headers, retry, idempotent"
+
+local function check_option(where, o, v)
+  local want = STEP_OPTIONS[o]
+  if not want then Error.invalid("chain", "%sunknown option '%s' (use %s)", where, tostring(o), OPTION_NAMES) end
+  if want == "retry" then
+    local ok, err = pcall(retry.check, "chain", v)
+    if not ok then
+      err.message = err.message:gsub("^fc%.chain: ", "fc.chain: " .. where)
+      error(err, 0)
+    end
+  elseif type(v) ~= want then
+    Error.invalid("chain", "%soption '%s' must be a %s, got %s", where, o, want, type(v))
+  end
+  if o == "timeout" and not (v > 0) then Error.invalid("chain", "%soption 'timeout' must be positive", where) end
+end
 
 -- Checks every step before anything is sent; returns them normalised:
 -- {name, opts} for an invocation, {fn, name = "file:line"} for a Lua step.
@@ -27,16 +46,7 @@ local function normalise(steps, defaults)
         name = s[1]
         for o, v in pairs(s) do
           if o ~= 1 then
-            if not STEP_OPTIONS[o] then
-              Error.invalid("chain", "step %d: unknown option '%s' (use qualifier, log, timeout, headers)",
-                            k, tostring(o))
-            end
-            if type(v) ~= STEP_OPTIONS[o] then
-              Error.invalid("chain", "step %d: option '%s' must be a %s, got %s", k, o, STEP_OPTIONS[o], type(v))
-            end
-            if o == "timeout" and not (v > 0) then
-              Error.invalid("chain", "step %d: option 'timeout' must be positive", k)
-            end
+            check_option("step " .. k .. ": ", o, v)
             opts[o] = v
           end
         end
@@ -62,21 +72,12 @@ end
 local function check_opts(opts)
   if opts == nil then return {} end
   if type(opts) ~= "table" then Error.invalid("chain", "options must be a table, got %s", type(opts)) end
-  for o, v in pairs(opts) do
-    if not STEP_OPTIONS[o] then
-      Error.invalid("chain", "unknown option '%s' (use qualifier, log, timeout, headers)", tostring(o))
-    end
-    if type(v) ~= STEP_OPTIONS[o] then
-      Error.invalid("chain", "option '%s' must be a %s, got %s", o, STEP_OPTIONS[o], type(v))
-    end
-    if o == "timeout" and not (v > 0) then Error.invalid("chain", "option 'timeout' must be positive") end
-  end
+  for o, v in pairs(opts) do check_option("", o, v) end
   return opts
 end
 
--- client:chain(steps [, payload [, opts]]) -> result, report. opts
--- (qualifier, log, timeout, headers) apply to every invocation step that
--- does not set its own.
+-- client:chain(steps [, payload [, opts]]) -> result, report. opts (the
+-- STEP_OPTIONS) apply to every invocation step that does not set its own.
 function M.run(c, steps, payload, opts)
   steps = normalise(steps, check_opts(opts))
   local report = {}

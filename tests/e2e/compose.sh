@@ -70,7 +70,10 @@ out=$(fc -e '
   print(e4)
   print(select(2, pcall(fc.chain, {"rev", {"hex", timeout = 0}})))
   print(select(2, pcall(fc.chain, {"rev"}, "x", {timeout = -1})))
-  print(select(2, pcall(fc.chain, {"rev"}, "x", {retries = 3})))' 2>&1)
+  print(select(2, pcall(fc.chain, {"rev"}, "x", {retries = 3})))
+  print(select(2, pcall(fc.chain, {{"rev", retry = {tries = 3}}}, "x")))
+  print("retry options pass", fc.chain({{"rev", retry = false, idempotent = true}}, "ab",
+                                       {retry = {attempts = 2}}).body)' 2>&1)
 expect_in "chain: a Lua step error names the step" "$out" "false	fc.chain: step 2 ("
 expect_in "chain: a Lua step error keeps its message" "$out" "bad transform"
 expect_in "chain: steps are checked before anything is sent" "$out" \
@@ -80,6 +83,8 @@ expect_in "chain: step options are checked" "$out" "step 2: option 'log' must be
 expect_in "chain: a step timeout must be positive" "$out" "fc.chain: step 2: option 'timeout' must be positive"
 expect_in "chain: the chain's timeout must be positive" "$out" "fc.chain: option 'timeout' must be positive"
 expect_in "chain: unknown chain options are refused" "$out" "fc.chain: unknown option 'retries'"
+expect_in "chain: a step's retry policy is checked" "$out" "fc.chain: step 1: retry has no field 'tries'"
+expect_in "chain: retry and idempotent are step options" "$out" "retry options pass	ba"
 expect_in "chain: a step of the wrong type is refused" "$out" \
   "step 2 must be a function name, a table {name, ...} or a Lua function, got number"
 
@@ -232,20 +237,37 @@ import json, sys, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class H(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    def answer(self, status, body=b""):
+    def answer(self, status, body=b"", headers={}):
         n = int(self.headers.get("content-length") or 0)
         if n: self.rfile.read(n)
         self.send_response(status)
+        for k, v in headers.items(): self.send_header(k, v)
         self.send_header("x-fc-request-id", "1-00000000-odd")
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+    polls = 0
     def do_POST(self):
-        self.answer(202)  # accepted, but no x-fc-async-task-id: task mode is off
+        if "/functions/flaky/" in self.path:  # a task whose polls are throttled at first
+            self.answer(202, headers={"x-fc-async-task-id": "t1"})
+        else:
+            self.answer(202)  # accepted, but no x-fc-async-task-id: task mode is off
     def do_GET(self):
         sys.stderr.write("GET " + self.path + "\n")
-        self.answer(200, json.dumps({"functions": [{"functionName": "a"}], "nextToken": "again"}).encode())
+        throttled = json.dumps({"Code": "ResourceThrottled", "Message": "slow down"}).encode()
+        if "/functions/flaky/async-tasks/t1" in self.path:
+            H.polls += 1
+            if H.polls <= 2:
+                self.answer(503, throttled)
+            else:
+                self.answer(200, json.dumps({"taskId": "t1", "status": "Succeeded"}).encode())
+        elif "/functions/down/async-tasks/" in self.path:
+            self.answer(503, throttled)
+        elif "/functions/gone/async-tasks/" in self.path:
+            self.answer(404, json.dumps({"Code": "AsyncTaskNotFound", "Message": "no such task"}).encode())
+        else:
+            self.answer(200, json.dumps({"functions": [{"functionName": "a"}], "nextToken": "again"}).encode())
     def log_message(self, *a): pass
 s = ThreadingHTTPServer(("127.0.0.1", 0), H)
 print(s.server_address[1], flush=True)
@@ -269,7 +291,15 @@ out=$(ALIBABA_CLOUD_ACCESS_KEY_ID=$TEST_KEY_ID ALIBABA_CLOUD_ACCESS_KEY_SECRET=$
   print(tostring(select(2, pcall(t.status, t))))
   local n = 0
   local ok, e = pcall(function() for _ in fc.functions() do n = n + 1 end end)
-  print(n, e.code, e)' 2>&1)
+  print(n, e.code, e)
+  local flaky = fc.invoke_async("flaky", "x")
+  print("flaky", flaky.id, flaky:wait{timeout = 30, interval = 0.01}.status)
+  local down = fc.invoke_async("down", "x", {task_id = "t2"})
+  local ok2, e2 = pcall(down.wait, down, {timeout = 0.3, interval = 0.01})
+  print("down", e2.kind, e2.cause and e2.cause.code, tostring(e2):match("last poll: ResourceThrottled") ~= nil)
+  local gone = fc.invoke_async("gone", "x", {task_id = "t3"})
+  local ok3, e3 = pcall(gone.wait, gone, {timeout = 30})
+  print("gone", e3.kind, e3.code)' 2>&1)
 kill "$ODD_PID" 2>/dev/null; wait "$ODD_PID" 2>/dev/null
 expect_in "async task mode off: no task id" "$out" "nil	1-00000000-odd"
 expect_in "async task mode off: status says so" "$out" "status	false	config	true	true"
@@ -277,7 +307,10 @@ expect_in "async task mode off: wait says so" "$out" "wait	false	config	true	tru
 expect_in "async task mode off: stop says so" "$out" "stop	false	config	true	true"
 expect_in "async task mode off: the error names the function and the fix" "$out" \
   "FC returned no async task id for function 'report' [request 1-00000000-odd]: its async task mode is off. Turn it on with PutAsyncInvokeConfig"
-expect_not_in "async task mode off: no GetAsyncTask or StopAsyncTask is sent" "$(cat "$WORK/odd.log")" "async-tasks"
+expect_not_in "async task mode off: no GetAsyncTask or StopAsyncTask is sent" "$(cat "$WORK/odd.log")" "/functions/report/async-tasks"
+expect_in "async: with a deadline, throttled polls are polls without news" "$out" "flaky	t1	Succeeded"
+expect_in "async: a deadline passed amid throttled polls says so" "$out" "down	timeout	ResourceThrottled	true"
+expect_in "async: a poll error that is not safe to retry is raised at once" "$out" "gone	service	AsyncTaskNotFound"
 expect_in "iterators: a server that pages in a circle is an error, not a hang" "$out" \
   "1	InvalidResponse	InvalidResponse (HTTP 200): ListFunctions returned nextToken 'again' twice"
 finish
