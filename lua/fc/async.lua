@@ -97,8 +97,10 @@ function AsyncTask:wait(opts)
   opts = opts or {}
   for k, v in pairs(opts) do
     if not WAIT_OPTIONS[k] then Error.invalid("AsyncTask:wait", "unknown option '%s'", tostring(k)) end
-    if type(v) ~= "number" or not (v > 0) then
-      Error.invalid("AsyncTask:wait", "option '%s' must be a positive number of seconds", k)
+    -- As fc.wait: a timeout of 0 polls once (a deadline that has just passed).
+    if type(v) ~= "number" or not (k == "timeout" and v >= 0 or v > 0) or v == math.huge then
+      Error.invalid("AsyncTask:wait", "option '%s' must be a finite number of seconds %s", k,
+                    k == "timeout" and ">= 0" or "> 0")
     end
   end
   check_self(self, "wait")
