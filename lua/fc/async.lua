@@ -35,7 +35,10 @@ local function check_self(self, method)
   if getmetatable(self) ~= AsyncTask then
     Error.invalid("AsyncTask:" .. method, "call it with ':' on an fc.AsyncTask (got %s)", type(self))
   end
-  if not self.id then
+  if not self.id and self.dry_run then
+    Error.invalid("AsyncTask:" .. method, "task of function '%s' has no id: it was a dry run " ..
+                  "(pass task_id to name it)", self.function_name)
+  elseif not self.id then
     -- FC returns a task id only when the function's async task mode is on.
     error(Error.new{kind = "config", message = string.format(
       "fc.AsyncTask:%s: FC returned no async task id for function '%s' [request %s]: its " ..
@@ -67,7 +70,7 @@ function M.invoke(c, name, payload, opts)
   o.async = true
   local r = c:invoke(name, payload, o)
   return setmetatable({id = r.task_id or o.task_id, function_name = name, qualifier = o.qualifier,
-                       request_id = r.request_id, client = c}, AsyncTask)
+                       request_id = r.request_id, client = c, dry_run = r.dry_run}, AsyncTask)
 end
 
 local function get(self, timeout, retry)

@@ -168,6 +168,13 @@ rc=$?
 expect_eq "async: an uncaught wait timeout exits with 5, like transport" "$rc" "5"
 expect_in "async: an uncaught wait timeout reads well" "$out" "is not done after 0.2 seconds (last status:"
 
+out=$(fc --dry-run -e '
+  local fc = require "fc"
+  local t = fc.invoke_async("nap", "1")
+  print(select(2, pcall(t.status, t)))' 2>/dev/null)
+expect_eq "async: a dry-run task without task_id says why it has no id" "$out" \
+  "fc.AsyncTask:status: task of function 'nap' has no id: it was a dry run (pass task_id to name it)"
+
 # -- iterators across pages ---------------------------------------------------
 out=$(fc -e '
   local fc = require "fc"
