@@ -193,9 +193,12 @@ function Client:slots()
   return s
 end
 M.MAX_CONNECTIONS = 64
+M.MAX_ABSORBED = 16 -- throttled attempts an fc.map window may take off one call's count
 
 -- One attempt: sign (a fresh date and nonce), send, wait. Returns the raw
--- response {status, headers, body, seconds}, or nil and an fc.Error.
+-- response {status, headers, body, seconds}, or nil, an fc.Error, and
+-- whether an fc.map's window took the failure as its own signal (a
+-- throttled answer it shrinks for: the retry costs the call no attempt).
 function Client:attempt(r, creds, scheme, authority, path, opts)
   local o = self.opts
   local s = M.sign{method = r.method, host = authority, path = path, query = r.query,
@@ -247,8 +250,7 @@ function Client:attempt(r, creds, scheme, authority, path, opts)
   end
   if resp.status >= 400 then
     local err = service_error(r.method, path, resp)
-    if group and Error.throttled(err) then group:throttled(started) end
-    return nil, err
+    return nil, err, group ~= nil and Error.throttled(err) and group:throttled(started)
   end
   if group then group:succeeded() end
   return resp
@@ -275,15 +277,16 @@ function Client:send(r)
   local policy = retry.policy(r.retry, o.retry)
   local task = sched.current()
   local opts = {group = task and task.group}
-  local attempt = 0
+  local attempt, spent = 0, 0 -- attempts made; attempts that count against the policy
   while true do
     attempt = attempt + 1
-    local resp, err = self:attempt(r, creds, scheme, authority, path, opts)
+    local resp, err, absorbed = self:attempt(r, creds, scheme, authority, path, opts)
     if resp then
       resp.attempts = attempt
       return resp
     end
     err.attempts = attempt
+    if not absorbed or attempt - spent > M.MAX_ABSORBED then spent = spent + 1 end
     err.retryable = Error.safe_to_retry(err, r.idempotent)
     err.retry_after = retry.server_hint(err.headers)
     if attempt > 1 and r.on_conflict and err.status == 409 then
@@ -293,7 +296,7 @@ function Client:send(r)
         return done
       end
     end
-    local wait = err.retryable and retry.delay(policy, attempt, err)
+    local wait = err.retryable and retry.delay(policy, spent, err)
     if not wait then error(err, 0) end
     if o.verbose then
       note("%s %s: %s; attempt %d in %.0f ms", r.method, path, tostring(err.code), attempt + 1, wait * 1000)

@@ -23,7 +23,7 @@ local pool              -- the fc.core.Http of this lua_State, made on first use
 local tasks = {}        -- coroutine -> task
 local ready = {}        -- wake-ups to deliver, in order: {task, ticket, values...}
 local waiting = {}      -- transfer -> {task, ticket}
-local heap = {}         -- timers: a binary heap of {at, seq, task, ticket}
+local timers = require("fc.heap").new() -- {at, seq, task, ticket}
 local seq = 0           -- timer insertion order, so equal times stay FIFO
 local live = 0          -- tasks not yet finished
 local failed = {}       -- finished tasks that raised, until someone looks
@@ -39,40 +39,6 @@ end
 function M.pool()
   if not pool then pool = core.http() end
   return pool
-end
-
--- ---- timers: a binary heap ordered by (at, seq) ---------------------------
-
-local function before(a, b)
-  return a[1] < b[1] or (a[1] == b[1] and a[2] < b[2])
-end
-
-local function heap_push(e)
-  local i = #heap + 1
-  heap[i] = e
-  while i > 1 do
-    local p = i // 2
-    if not before(heap[i], heap[p]) then break end
-    heap[i], heap[p] = heap[p], heap[i]
-    i = p
-  end
-end
-
-local function heap_pop()
-  local top, n = heap[1], #heap
-  heap[1] = heap[n] -- two statements: a multiple assignment's order is undefined
-  heap[n] = nil
-  n = n - 1
-  local i = 1
-  while true do
-    local l, m = 2 * i, i
-    if l <= n and before(heap[l], heap[m]) then m = l end
-    if l + 1 <= n and before(heap[l + 1], heap[m]) then m = l + 1 end
-    if m == i then break end
-    heap[i], heap[m] = heap[m], heap[i]
-    i = m
-  end
-  return top
 end
 
 -- ---- tasks ------------------------------------------------------------------
@@ -145,14 +111,14 @@ end
 -- can ever happen again: no wake-up, no timer, no transfer.
 function M.step(wait)
   local t = now()
-  while heap[1] and heap[1][1] <= t do
-    local e = heap_pop()
+  while timers[1] and timers[1][1] <= t do
+    local e = timers:pop()
     wake(e[3], e[4])
   end
   if #ready > 0 then
     wait = 0
-  elseif heap[1] then
-    local until_next = heap[1][1] - t
+  elseif timers[1] then
+    local until_next = timers[1][1] - t
     if wait == nil or until_next < wait then wait = until_next end
   end
   local running = 0
@@ -167,7 +133,7 @@ function M.step(wait)
       end
     end
   end
-  if #ready == 0 then return running > 0 or heap[1] ~= nil end
+  if #ready == 0 then return running > 0 or timers[1] ~= nil end
   local batch = ready
   ready = {}
   for _, r in ipairs(batch) do
@@ -211,25 +177,27 @@ end
 
 -- ---- slots: bounded concurrency per key (an endpoint, a map) --------------
 
--- A Slots object admits at most `limit` holders; the rest wait in order.
--- release() hands the slot straight to the first waiter.
+-- A Slots object admits at most `limit` holders; the rest wait in order
+-- in a queue (q[head..tail]). release() hands the slot straight to the
+-- first waiter.
 local Slots = {}
 Slots.__index = Slots
 
 function M.slots(limit)
-  return setmetatable({limit = limit, held = 0, queue = {}, head = 1}, Slots)
+  return setmetatable({limit = limit, held = 0, q = {}, head = 1, tail = 0}, Slots)
 end
 
 function Slots:acquire(what)
-  if self.held < self.limit and self.head > #self.queue then
+  if self.held < self.limit and self.head > self.tail then
     self.held = self.held + 1
     return
   end
   local t = current()
   local w = {granted = false}
-  if t then w.task, w.ticket = t, ticket(t) end
-  self.queue[#self.queue + 1] = w
+  self.tail = self.tail + 1
+  self.q[self.tail] = w
   if t then
+    w.task, w.ticket = t, ticket(t)
     block(t, what)
   else
     drive(function() return w.granted end, 2)
@@ -238,8 +206,8 @@ end
 
 -- Gives waiters the slots that are free (after a release or a new limit).
 function Slots:grant()
-  local q = self.queue
-  while self.held < self.limit and self.head <= #q do
+  local q = self.q
+  while self.held < self.limit and self.head <= self.tail do
     local w = q[self.head]
     q[self.head] = nil
     self.head = self.head + 1
@@ -247,7 +215,6 @@ function Slots:grant()
     w.granted = true
     if w.task then wake(w.task, w.ticket) end
   end
-  if self.head > #q then self.queue, self.head = {}, 1 end
 end
 
 function Slots:release()
@@ -322,7 +289,7 @@ function M.wait(t, timeout)
       t.joiners[#t.joiners + 1] = {me, tk}
       if deadline then
         seq = seq + 1
-        heap_push({deadline, seq, me, tk})
+        timers:push({deadline, seq, me, tk})
       end
       block(me, "the task created at " .. t.where)
     else
@@ -345,7 +312,7 @@ function M.sleep(s)
   if t then
     local tk = ticket(t)
     seq = seq + 1
-    heap_push({at, seq, t, tk})
+    timers:push({at, seq, t, tk})
     block(t, "a timer")
     return
   end
