@@ -479,5 +479,11 @@ function Client:invoke(name, payload, opts)
   return r
 end
 
+-- Async tasks, listings and chains have their own modules.
+function Client:invoke_async(...) return require("fc.async").invoke(self, ...) end
+function Client:async_tasks(...) return require("fc.async").tasks(self, ...) end
+function Client:functions(...) return require("fc.async").functions(self, ...) end
+function Client:chain(...) return require("fc.chain").run(self, ...) end
+
 M.Client = Client
 return M

@@ -73,47 +73,49 @@ local function check_opts(fn, opts)
 end
 
 -- map(items, fn [, opts]) -> results, errors: fn(items[i], i) for every i,
--- each in its own task, at most opts.concurrency (16) at once. results[i]
--- is fn's first value, errors[i] what it raised; errors.n counts the items
--- without a result. With opts.fail_fast, no item starts after the first
--- error; those never started get an fc.Error of kind "cancelled".
+-- at most opts.concurrency (16) at once. results[i] is fn's first value,
+-- errors[i] what it raised; errors.n counts the items without a result.
+-- With opts.fail_fast, no item starts after the first error; those never
+-- started get an fc.Error of kind "cancelled".
+--
+-- `concurrency` worker tasks take the items in order, each running one
+-- call at a time: a task per item would cost a coroutine per item and a
+-- scheduler turn between one item's end and the next one's start.
 function M.map(items, fn, opts)
   if type(items) ~= "table" then Error.invalid("map", "items must be an array, got %s", type(items)) end
   if type(fn) ~= "function" then Error.invalid("map", "fn must be a function, got %s", type(fn)) end
   opts = check_opts("map", opts)
   local n = #items
   local concurrency = opts.concurrency or 16
+  local fail_fast = opts.fail_fast
   local results, errors = {}, {n = 0}
-  local places = sched.slots(concurrency) -- items in flight
+  local taken, failed_at = 0, nil
+
+  local function worker()
+    while taken < n and not failed_at do
+      taken = taken + 1
+      local i = taken
+      local ok, v = pcall(fn, items[i], i)
+      if ok then
+        results[i] = v
+      else
+        errors[i] = v
+        errors.n = errors.n + 1
+        if fail_fast then failed_at = i end
+      end
+    end
+  end
+
   local win = window(concurrency)
   local where = sched.where(2)
-  local failed_at
-
-  local function run(i)
-    local ok, v = pcall(fn, items[i], i)
-    if ok then
-      results[i] = v
-    else
-      errors[i] = v
-      errors.n = errors.n + 1
-      if opts.fail_fast and not failed_at then failed_at = i end
-    end
-    places:release()
+  local workers = {}
+  for w = 1, math.min(concurrency, n) do
+    local t = sched.start(where, worker)
+    t.group = win
+    workers[w] = t
   end
-
-  local started = 0
-  for i = 1, n do
-    places:acquire(string.format("a place in fc.map (concurrency %d)", concurrency))
-    if failed_at then
-      places:release()
-      break
-    end
-    sched.start(where, run, i).group = win
-    started = i
-  end
-  -- Taking every place back means every started item has finished.
-  for _ = 1, concurrency do places:acquire("the last items of fc.map") end
-  for i = started + 1, n do
+  for _, t in ipairs(workers) do sched.wait(t) end
+  for i = taken + 1, n do
     errors[i] = Error.new{kind = "cancelled", message = string.format(
       "fc.map: item %d was not started: item %d failed and fail_fast is set", i, failed_at)}
     errors.n = errors.n + 1

@@ -57,4 +57,23 @@ function fc.request(t)
   return default():request(t)
 end
 
+-- Async tasks, listings and chains (lua/fc/async.lua, lua/fc/chain.lua).
+fc.AsyncTask = require("fc.async").AsyncTask
+
+function fc.invoke_async(name, payload, opts)
+  return default():invoke_async(name, payload, opts)
+end
+
+function fc.async_tasks(name, filter)
+  return default():async_tasks(name, filter)
+end
+
+function fc.functions(filter)
+  return default():functions(filter)
+end
+
+function fc.chain(steps, payload, opts)
+  return default():chain(steps, payload, opts)
+end
+
 return fc
