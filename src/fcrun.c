@@ -325,13 +325,15 @@ static int call_cli(lua_State *L, const char *name, const char *arg) {
   return rc;
 }
 
-/* fc.cli.setup{quiet, stats, trace}: the run-wide switches. */
+/* fc.cli.setup{quiet, dry_run, stats, trace}: the run-wide switches. */
 static int setup(lua_State *L, const options *o) {
   int rc = push_cli(L, "setup");
   if (rc) return rc;
-  lua_createtable(L, 0, 3);
+  lua_createtable(L, 0, 4);
   lua_pushboolean(L, o->quiet);
   lua_setfield(L, -2, "quiet");
+  lua_pushboolean(L, o->dry_run);
+  lua_setfield(L, -2, "dry_run");
   lua_pushboolean(L, o->stats);
   lua_setfield(L, -2, "stats");
   if (o->trace) { lua_pushstring(L, o->trace); lua_setfield(L, -2, "trace"); }

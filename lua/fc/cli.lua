@@ -107,8 +107,9 @@ usage: fcrun [options] task get NAME ID      the async task, as JSON
        fcrun [options] task stop NAME ID     stop a running task
        fcrun [options] task wait NAME ID     wait until the task ends; print it
                  [--wait-timeout SECONDS]
-  all: [--qualifier Q] [-o text|json]
+  get, stop, wait: [--qualifier Q]; all: [-o json] (a task is printed as JSON either way)
 
+These are fc.AsyncTask's status, stop and wait, and fc.async_tasks (docs/API.md).
 exit status of wait: 0 Succeeded, 3 Failed, Stopped, Expired or Invalid, 5 when
 --wait-timeout passed first; otherwise as for fcrun.
 ]==]
@@ -224,11 +225,11 @@ end
 
 -- ---- run-wide switches -------------------------------------------------------
 
-local run = {quiet = false, stats = false}
+local run = {quiet = false, stats = false, dry_run = false}
 
--- setup{quiet, stats, trace}: from fcrun's flags, before anything runs.
+-- setup{quiet, stats, trace, dry_run}: from fcrun's flags, before anything runs.
 function M.setup(o)
-  run.quiet, run.stats = o.quiet or false, o.stats or false
+  run.quiet, run.stats, run.dry_run = o.quiet or false, o.stats or false, o.dry_run or false
   progress.quiet = run.quiet
   if o.trace then
     local ok, err = stats.trace(o.trace)
@@ -520,74 +521,68 @@ local TASK_SPEC = {
   ["--wait-timeout"] = {value = true}, ["--help"] = {}, ["-h"] = {key = "help"},
 }
 local TASK_VERBS = {"get", "list", "stop", "wait"}
-local FINAL = {Succeeded = true, Failed = true, Stopped = true, Expired = true, Invalid = true,
-               DryRun = true}
-
-local function task_path(name, id)
-  return "/2023-03-30/functions/" .. name .. "/async-tasks" .. (id and ("/" .. id) or "")
-end
 
 local function print_json(v)
-  if type(v) == "table" then io.stdout:write(json.encode(v), "\n")
-  else io.stdout:write(tostring(v or ""), (v and v ~= "" and "\n") or "") end
+  io.stdout:write(json.encode(v), "\n")
 end
 
--- The async task operations, over fc.request (GetAsyncTask, ListAsyncTasks,
--- StopAsyncTask).
+-- The async task operations, on fc.AsyncTask and fc.async_tasks (docs/API.md).
 local TASK = {}
 
+-- An fc.AsyncTask for a task that exists already (fc has no public
+-- constructor for one yet: this is the one place that builds it).
+local function task_handle(name, id, o)
+  local client = require "fc.client"
+  client.check_function_name("task", name)
+  client.check_task_id("task", id)
+  client.check_qualifier("task", o.qualifier)
+  return setmetatable({id = id, function_name = name, qualifier = o.qualifier,
+                       client = fc.client()}, fc.AsyncTask)
+end
+
+-- Under --dry-run nothing is asked, so a task's state is unknown: "DryRun".
+
 function TASK.get(name, id, o)
-  local r = fc.request{path = task_path(name, id), action = "GetAsyncTask",
-                       query = {qualifier = o.qualifier}}
-  if r.dry_run then return {taskId = id, status = "DryRun"} end
-  return r.body
+  local rec = task_handle(name, id, o):status()
+  if run.dry_run then return {taskId = id, status = "DryRun"} end
+  return rec
 end
 
 function TASK.list(name, _, o)
-  local limit = o.limit and tonumber(o.limit)
-  if o.limit and not (limit and limit >= 1) then usage("task", "--limit must be a number >= 1") end
-  local out, token = {}, nil
-  repeat
-    local r = fc.request{path = task_path(name), action = "ListAsyncTasks",
-      query = {qualifier = o.qualifier, status = o.status, prefix = o.prefix, nextToken = token,
-               limit = limit and math.min(100, limit - #out) or 100}}
-    for _, t in ipairs(type(r.body) == "table" and r.body.tasks or {}) do out[#out + 1] = t end
-    token = type(r.body) == "table" and r.body.nextToken or nil
-  until not token or token == "" or (limit and #out >= limit)
+  local limit = o.limit and math.tointeger(tonumber(o.limit))
+  if o.limit and not (limit and limit >= 1) then usage("task", "--limit must be a whole number >= 1") end
+  if o.qualifier then usage("task", "list takes no --qualifier (ListAsyncTasks lists every version)") end
+  local out = {}
+  local ok, err = pcall(function()
+    for t in fc.async_tasks(name, {status = o.status, prefix = o.prefix,
+                                   limit = limit and math.min(limit, 100) or nil}) do
+      out[#out + 1] = t
+      if limit and #out >= limit then break end
+    end
+  end)
+  if not ok and not run.dry_run then error(err, 0) end
   return out
 end
 
 function TASK.stop(name, id, o)
-  fc.request{method = "PUT", path = task_path(name, id) .. "/stop", action = "StopAsyncTask",
-             query = {qualifier = o.qualifier}}
+  task_handle(name, id, o):stop()
   return {taskId = id, stopRequested = true}
 end
 
 function TASK.wait(name, id, o)
   local limit = o.wait_timeout and tonumber(o.wait_timeout)
-  if o.wait_timeout and not (limit and limit > 0) then
-    usage("task", "--wait-timeout must be a positive number of seconds")
+  if o.wait_timeout and not (limit and limit >= 0 and limit < math.huge) then
+    usage("task", "--wait-timeout must be a number of seconds >= 0")
   end
-  local deadline = limit and (fc.now and fc.now() or os.time()) + limit
-  local pause = 0.05
-  while true do
-    local t = TASK.get(name, id, o)
-    if type(t) == "table" and FINAL[t.status] then return t end
-    local now = fc.now and fc.now() or os.time()
-    if deadline and now >= deadline then
-      error(fc.Error.new{kind = "timeout", message = string.format(
-        "task wait: task %s is still %s after %g s", id, type(t) == "table" and tostring(t.status) or "?",
-        limit)}, 0)
-    end
-    fc.sleep(deadline and math.min(pause, math.max(0, deadline - now)) or pause)
-    pause = math.min(pause * 2, 2)
-  end
+  local task = task_handle(name, id, o)
+  if run.dry_run then task:status() return {taskId = id, status = "DryRun"} end
+  return task:wait{timeout = limit}
 end
 
 function M.task(args)
   local o, pos = parse("task", args, TASK_SPEC)
   if o.help then io.stdout:write(HELP.task) return M.EXIT_OK end
-  local as_json = check_output("task", o.output)
+  check_output("task", o.output) -- a task is JSON either way
   local verb, name, id = pos[1], pos[2], pos[3]
   if not verb then usage("task", "say get, list, stop or wait") end
   if not TASK[verb] then
@@ -600,7 +595,7 @@ function M.task(args)
   local result = TASK[verb](name, id, o)
   if verb == "list" then
     for _, t in ipairs(result) do print_json(t) end
-  elseif as_json or type(result) == "table" then
+  else
     print_json(result)
   end
   io.stdout:flush()
