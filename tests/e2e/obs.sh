@@ -211,6 +211,14 @@ expect_not_in "no progress with --quiet" "$(cat -v "$WORK/pty-quiet.out")" "done
 fc invoke slow --each "$WORK/slow-lines" -c 4 >/dev/null 2>"$WORK/noprog"
 expect_eq "no progress when stderr is not a terminal" "$(cat "$WORK/noprog")" ""
 
+# The host's option table (src/fcrun.c) and the list fc.cli suggests from agree.
+lua_opts=" $("$FCRUN" -e 'print(table.concat(require("fc.cli").HOST_OPTIONS, " "))') "
+missing=""
+for opt in $(sed -n '/HOST_OPTIONS\[\] = {/,/{NULL/p' "$SRC/src/fcrun.c" | grep -o '"-[-a-z]*"' | tr -d '"'); do
+  case $lua_opts in *" $opt "*) ;; *) missing="$missing $opt" ;; esac
+done
+expect_eq "every host option is known to the suggestions" "$missing" ""
+
 # -- the man page and the bash completion ---------------------------------------------
 if command -v groff >/dev/null; then
   warn=$(groff -man -Tutf8 -ww -z "$SRC/docs/fcrun.1" 2>&1)
