@@ -532,12 +532,7 @@ local TASK = {}
 -- An fc.AsyncTask for a task that exists already (fc has no public
 -- constructor for one yet: this is the one place that builds it).
 local function task_handle(name, id, o)
-  local client = require "fc.client"
-  client.check_function_name("task", name)
-  client.check_task_id("task", id)
-  client.check_qualifier("task", o.qualifier)
-  return setmetatable({id = id, function_name = name, qualifier = o.qualifier,
-                       client = fc.client()}, fc.AsyncTask)
+  return fc.async_task(name, id, o.qualifier)
 end
 
 -- Under --dry-run nothing is asked, so a task's state is unknown: "DryRun".

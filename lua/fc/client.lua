@@ -481,6 +481,7 @@ end
 
 -- Async tasks, listings and chains have their own modules.
 function Client:invoke_async(...) return require("fc.async").invoke(self, ...) end
+function Client:async_task(...) return require("fc.async").handle(self, ...) end
 function Client:async_tasks(...) return require("fc.async").tasks(self, ...) end
 function Client:functions(...) return require("fc.async").functions(self, ...) end
 function Client:chain(...) return require("fc.chain").run(self, ...) end

@@ -64,6 +64,10 @@ function fc.invoke_async(name, payload, opts)
   return default():invoke_async(name, payload, opts)
 end
 
+function fc.async_task(name, id, qualifier)
+  return default():async_task(name, id, qualifier)
+end
+
 function fc.async_tasks(name, filter)
   return default():async_tasks(name, filter)
 end

@@ -210,6 +210,16 @@ pty_run "$WORK/pty-quiet.out" --quiet invoke slow --each "$WORK/slow-lines" -c 4
 expect_not_in "no progress with --quiet" "$(cat -v "$WORK/pty-quiet.out")" "done, "
 fc invoke slow --each "$WORK/slow-lines" -c 4 >/dev/null 2>"$WORK/noprog"
 expect_eq "no progress when stderr is not a terminal" "$(cat "$WORK/noprog")" ""
+cat >"$WORK/map.lua" <<'EOF'
+local fc = require "fc"
+local items = {}
+for i = 1, 30 do items[i] = "0.05" end
+local _, errors = fc.map(items, function(s) return fc.invoke("slow", s).ok end, {concurrency = 3})
+assert(errors.n == 0)
+EOF
+pty_run "$WORK/pty-map.out" "$WORK/map.lua" >/dev/null
+expect_in "fc.map in a script draws the progress line on a terminal" "$(cat -v "$WORK/pty-map.out")" "/30 done, 0 failed"
+expect_in "... and clears it at the end" "$(cat -v "$WORK/pty-map.out")" "^M^[[K"
 
 # The host's option table (src/fcrun.c) and the list fc.cli suggests from agree.
 lua_opts=" $("$FCRUN" -e 'print(table.concat(require("fc.cli").HOST_OPTIONS, " "))') "
