@@ -24,6 +24,8 @@ local fc = {
   now = sched.now,
   map = fanout.map,
   all = fanout.all,
+  logs = require "fc.logs",                 -- fc.logs.parse(text)
+  stats = require("fc.stats").snapshot,     -- fc.stats(): this run's requests so far
 }
 
 -- The default client's options (fcrun's flags land here) and the client.
@@ -53,6 +55,29 @@ end
 
 function fc.request(t)
   return default():request(t)
+end
+
+-- Async tasks, listings and chains (lua/fc/async.lua, lua/fc/chain.lua).
+fc.AsyncTask = require("fc.async").AsyncTask
+
+function fc.invoke_async(name, payload, opts)
+  return default():invoke_async(name, payload, opts)
+end
+
+function fc.async_task(name, id, qualifier)
+  return default():async_task(name, id, qualifier)
+end
+
+function fc.async_tasks(name, filter)
+  return default():async_tasks(name, filter)
+end
+
+function fc.functions(filter)
+  return default():functions(filter)
+end
+
+function fc.chain(steps, payload, opts)
+  return default():chain(steps, payload, opts)
 end
 
 -- fc.run(main, ...) -> status: runs main(...) as fcrun runs a script, for
