@@ -86,13 +86,14 @@ finish() {
 # start_credserver [flags...]: a fresh tests/e2e/credserver.py (stopping the
 # last one), keyed with the test keys; sets CS (its URL) and CSLOG (its
 # events); what it issued is appended to $WORK/issued. stop_cs stops it.
+# A subshell may run its own (the files are named by its process id).
 CS_PID=""
 stop_cs() { if [ -n "$CS_PID" ]; then kill "$CS_PID" 2>/dev/null; wait "$CS_PID" 2>/dev/null; CS_PID=""; fi; }
 start_credserver() {
   stop_cs
   CS_N=$((${CS_N:-0} + 1))
-  CSLOG="$WORK/cs-events.$CS_N"
-  local csout="$WORK/cs-out.$CS_N"
+  CSLOG="$WORK/cs-events.$BASHPID.$CS_N"
+  local csout="$WORK/cs-out.$BASHPID.$CS_N"
   : >"$CSLOG"
   [ -f "$WORK/oidc-token" ] || echo "oidc-token-one" >"$WORK/oidc-token"
   timeout 300 python3 "$(dirname "${BASH_SOURCE[0]}")/credserver.py" --key-id "$TEST_KEY_ID" \

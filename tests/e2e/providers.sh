@@ -196,15 +196,31 @@ cat >"$WORK/role.json" <<JSON
 {"current": "role", "profiles": [{"name": "role", "mode": "RamRoleArn", "access_key_id": "$TEST_KEY_ID",
   "access_key_secret": "$TEST_KEY_SECRET", "ram_role_arn": "acs:ram::123:role/runbook"}]}
 JSON
-check_refresh "RamRoleArn refresh" AssumeRole ALIBABA_CLOUD_CONFIG_FILE="$WORK/role.json" ALIBABA_CLOUD_STS_ENDPOINT=@CS@
-check_refresh "ECS RAM role refresh" imds-credentials FCRUN_ECS_METADATA_ENDPOINT=@CS@
-check_refresh "credentials URI refresh" uri ALIBABA_CLOUD_CREDENTIALS_URI="@CS@/uri?token=uri-query-token-SECRET"
+# The four run at once, each in a subshell with its own stand-in; their
+# ok/FAIL lines are counted here.
+( check_refresh "RamRoleArn refresh" AssumeRole ALIBABA_CLOUD_CONFIG_FILE="$WORK/role.json" \
+    ALIBABA_CLOUD_STS_ENDPOINT=@CS@; stop_cs ) >"$WORK/refresh.1" 2>&1 &
+pids=($!)
+( check_refresh "ECS RAM role refresh" imds-credentials FCRUN_ECS_METADATA_ENDPOINT=@CS@; stop_cs ) \
+  >"$WORK/refresh.2" 2>&1 &
+pids+=($!)
+( check_refresh "credentials URI refresh" uri ALIBABA_CLOUD_CREDENTIALS_URI="@CS@/uri?token=uri-query-token-SECRET"
+  stop_cs ) >"$WORK/refresh.3" 2>&1 &
+pids+=($!)
 # OIDC: the token file changes between refreshes; the stand-in takes only the current one.
-( sleep 3; echo "oidc-token-two" >"$WORK/oidc-token.new"; mv "$WORK/oidc-token.new" "$WORK/oidc-token" ) &
-rotate=$!
-check_refresh "OIDC refresh, token file re-read" AssumeRoleWithOIDC "${OIDC[@]}"
-wait "$rotate"
-expect_in "a refresh sent the new OIDC token" "$(grep AssumeRoleWithOIDC "$CSLOG" | tail -n 1)" '"token": "-two"'
+( (sleep 3; echo "oidc-token-two" >"$WORK/oidc-token.new"; mv "$WORK/oidc-token.new" "$WORK/oidc-token") &
+  rotate=$!
+  check_refresh "OIDC refresh, token file re-read" AssumeRoleWithOIDC "${OIDC[@]}"
+  wait "$rotate"
+  expect_in "a refresh sent the new OIDC token" "$(grep AssumeRoleWithOIDC "$CSLOG" | tail -n 1)" '"token": "-two"'
+  stop_cs ) >"$WORK/refresh.4" 2>&1 &
+pids+=($!)
+wait "${pids[@]}"
+for f in "$WORK"/refresh.[1-4]; do
+  cat "$f"
+  PASSED=$((PASSED + $(grep -c '^ok ' "$f")))
+  FAILED=$((FAILED + $(grep -c '^FAIL ' "$f")))
+done
 
 # A failed refresh: the current credentials serve until they expire, a
 # warning says so once, then the error says why.
