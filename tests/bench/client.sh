@@ -187,8 +187,8 @@ if [ "$ONESHOT" -gt 0 ] && command -v hyperfine >/dev/null 2>&1 && command -v cu
   curl_cmd="curl -s -o /dev/null --fail -X POST --data-binary ping"
   while IFS= read -r h; do curl_cmd="$curl_cmd -H '$h'"; done <"$TMP/headers"
   curl_cmd="$curl_cmd $HTTP_URL/2023-03-30/functions/hello/invocations"
-  fcrun_cmd="env ALIBABA_CLOUD_ACCESS_KEY_ID=$KEY_ID ALIBABA_CLOUD_ACCESS_KEY_SECRET=$KEY_SECRET $FCRUN --endpoint $HTTP_URL invoke hello --payload ping"
-  if timeout 120 hyperfine -N -w 5 -r "$ONESHOT" --export-csv "$TMP/oneshot.csv" \
+  fcrun_cmd="$FCRUN --endpoint $HTTP_URL invoke hello --payload ping"
+  if ALIBABA_CLOUD_ACCESS_KEY_ID=$KEY_ID ALIBABA_CLOUD_ACCESS_KEY_SECRET=$KEY_SECRET timeout 120 hyperfine -N -w 5 -r "$ONESHOT" --export-csv "$TMP/oneshot.csv" \
       -n curl "$curl_cmd" -n fcrun "$fcrun_cmd" >"$TMP/hyperfine" 2>&1; then
     # name,mean,stddev,median,user,system,min,max (seconds)
     awk -F, 'NR > 1 { printf "RESULT label=oneshot-%s c=1 n=1 median_ms=%.2f cpu_ms=%.2f\n", $1, $4 * 1000, ($5 + $6) * 1000 }' \
