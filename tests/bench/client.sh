@@ -23,7 +23,9 @@
 # Environment: BENCH_REQUESTS (per measured run, default 4000), BENCH_ROUNDS
 # (default 3), BENCH_CONC (default "1 64"), BENCH_MAP (fc.map items, default
 # 100000; 0 skips), BENCH_ONESHOT (hyperfine runs, default 50; 0 skips),
-# BENCH_HTTPS (default 1; 0 skips).
+# BENCH_HTTPS (default 1; 0 skips), BENCH_PROFILE (1: also count instructions
+# per request with callgrind, floor and fcrun at concurrency 64 over HTTP,
+# and where fcrun's go; stable on a loaded machine, unlike time).
 set -eu
 
 if [ $# -ne 1 ] || [ ! -x "$1" ]; then
@@ -198,6 +200,53 @@ if [ "$ONESHOT" -gt 0 ] && command -v hyperfine >/dev/null 2>&1 && command -v cu
   fi
 elif [ "$ONESHOT" -gt 0 ]; then
   echo "oneshot: skipped: hyperfine or curl not installed (third_party/install.sh --bench)" >&2
+fi
+
+# --- where the instructions go (callgrind) --------------------------------------
+# Each side runs twice (P1 and P2 requests); the difference over P2 - P1 is
+# the cost of one request, start-up and warm-up cancelled out.
+if [ "${BENCH_PROFILE:-0}" = 1 ] && command -v valgrind >/dev/null 2>&1; then
+  P1=500 P2=1500
+  for n in $P1 $P2; do
+    timeout 600 valgrind --tool=callgrind --callgrind-out-file="$TMP/cg.floor.$n" \
+      "$TMP/floor" "$HTTP_URL" 64 "$n" "$EXPECT" >/dev/null 2>&1 || true
+    timeout 600 valgrind --tool=callgrind --callgrind-out-file="$TMP/cg.fcrun.$n" \
+      "$FCRUN" "$HERE/load.lua" "$HTTP_URL" "$KEY_ID" "$KEY_SECRET" hello 64 "$n" x "$EXPECT" \
+      >/dev/null 2>&1 || true
+  done
+  for f in "$TMP"/cg.*; do
+    callgrind_annotate --inclusive=yes --threshold=100 "$f" 2>/dev/null |
+      awk '/^ *[0-9,]+ \(/ { v = $1; gsub(/,/, "", v); fn = $0; sub(/ \[.*$/, "", fn)
+                             sub(/^.* /, "", fn); sub(/^[^:]*:/, "", fn)
+                             if (!(fn in t)) t[fn] = v }
+           END { for (k in t) print k, t[k] }' >"$f.inc"
+  done
+  echo "--- instructions per request at c=64 over HTTP (callgrind, ($P2 - $P1 requests) / $((P2 - P1)))" >&2
+  awk -v d=$((P2 - P1)) '
+    FNR == 1 { file++ }
+    { v[file, $1] = $2 }
+    function per(f1, f2, k) { return (v[f2, k] - v[f1, k]) / d / 1000 }
+    END {
+      # files in order: floor P1, floor P2, fcrun P1, fcrun P2 (the loop above)
+      fl = per(1, 2, "main"); fc = per(3, 4, "main")
+      if (fl <= 0 || fc <= 0) { print "profile: a run failed"; exit }
+      printf "floor %.1fk, fcrun %.1fk instructions per request: %.2fx\n", fl, fc, fc / fl
+      n = split("curl_multi_perform:libcurl transfer (the floor does the same)|" \
+                "l_sign:core.sign (signer + Lua marshalling)|fc_sign:  of which fc_sign|" \
+                "fc_sign_string_to_sign:    SHA-256 of the canonical request|" \
+                "fc_hmac_sha256:    HMAC-SHA256|fc_sign_canonical_request:    canonical request|" \
+                "fc_http_start:new easy handle + header list|fc_xfer_free:freeing them|" \
+                "xfer_response:response to Lua tables|l_sha256:body hash (Lua)", rows, "|")
+      rest = fc
+      for (i = 1; i <= n; i++) {
+        split(rows[i], kv, ":"); x = per(3, 4, kv[1])
+        printf "  %-48s %7.1fk\n", kv[2], x
+        if (kv[2] !~ /^ /) rest -= x
+      }
+      printf "  %-48s %7.1fk\n", "the rest: the Lua VM, GC, scheduler", rest
+    }' "$TMP/cg.floor.$P1.inc" "$TMP/cg.floor.$P2.inc" "$TMP/cg.fcrun.$P1.inc" "$TMP/cg.fcrun.$P2.inc" >&2
+elif [ "${BENCH_PROFILE:-0}" = 1 ]; then
+  echo "profile: skipped: valgrind not installed" >&2
 fi
 
 # --- the table ------------------------------------------------------------------
