@@ -14,10 +14,11 @@
 # measured requests, warm-up excluded), and the ratios fcrun/floor. Then:
 #   map      100,000 invocations through fc.map at concurrency 64 against
 #            64 plain fc.spawn workers: time and peak RSS (map.lua)
-#   oneshot  `fcrun invoke` against the curl tool sending the same POST
-#            (hyperfine; skipped when it is not installed)
+#   oneshot  `fcrun invoke` against the curl tool sending the same POST, over
+#            HTTP and HTTPS (--cacert on both; hyperfine; skipped when it is
+#            not installed)
 # HTTPS needs an fcrun that trusts the CA named by CURL_CA_BUNDLE (the client's
-# CA option); with an older fcrun that part says so and is skipped.
+# CA option, and --cacert); with an older fcrun that part says so and is skipped.
 # A report, never a pass/fail test; it bounds its own time and stops nginx.
 #
 # Environment: BENCH_REQUESTS (per measured run, default 4000), BENCH_ROUNDS
@@ -155,10 +156,12 @@ cells() { # SCHEME URL
 
 cells http "$HTTP_URL"
 
+HTTPS_OK=0
 if [ "$HTTPS" = 1 ]; then
   export CURL_CA_BUNDLE="$CA"
   if timeout 20 "$FCRUN" "$HERE/load.lua" "$HTTPS_URL" "$KEY_ID" "$KEY_SECRET" hello 1 1 probe \
       "$EXPECT" >"$TMP/probe" 2>&1 && grep -q 'errors=0' "$TMP/probe"; then
+    HTTPS_OK=1
     cells https "$HTTPS_URL"
   else
     echo "HTTPS: skipped: this fcrun does not trust the test CA named by CURL_CA_BUNDLE" \
@@ -186,18 +189,24 @@ if [ "$ONESHOT" -gt 0 ] && command -v hyperfine >/dev/null 2>&1 && command -v cu
   awk '/^static const char \*const HEADERS/ { on = 1; next } on && /^};/ { exit }
        on { s = s $0 } on && /",$/ { gsub(/^ *"|",$/, "", s); gsub(/" *"/, "", s); print s; s = "" }' \
     "$HERE/floor.c" >"$TMP/headers"
-  curl_cmd="curl -s -o /dev/null --fail -X POST --data-binary ping"
-  while IFS= read -r h; do curl_cmd="$curl_cmd -H '$h'"; done <"$TMP/headers"
-  curl_cmd="$curl_cmd $HTTP_URL/2023-03-30/functions/hello/invocations"
-  fcrun_cmd="$FCRUN --endpoint $HTTP_URL invoke hello --payload ping"
-  if ALIBABA_CLOUD_ACCESS_KEY_ID=$KEY_ID ALIBABA_CLOUD_ACCESS_KEY_SECRET=$KEY_SECRET timeout 120 hyperfine -N -w 5 -r "$ONESHOT" --export-csv "$TMP/oneshot.csv" \
-      -n curl "$curl_cmd" -n fcrun "$fcrun_cmd" >"$TMP/hyperfine" 2>&1; then
-    # name,mean,stddev,median,user,system,min,max (seconds)
-    awk -F, 'NR > 1 { printf "RESULT label=oneshot-%s c=1 n=1 median_ms=%.2f cpu_ms=%.2f\n", $1, $4 * 1000, ($5 + $6) * 1000 }' \
-      "$TMP/oneshot.csv" | tee -a "$TMP/results" >&2
-  else
-    echo "oneshot: hyperfine failed:" >&2; tail -n 5 "$TMP/hyperfine" >&2
-  fi
+  oneshot() { # SCHEME URL [CA]: one hyperfine run, curl and fcrun, same POST
+    curl_cmd="curl -s -o /dev/null --fail -X POST --data-binary ping${3:+ --cacert $3}"
+    while IFS= read -r h; do curl_cmd="$curl_cmd -H '$h'"; done <"$TMP/headers"
+    curl_cmd="$curl_cmd $2/2023-03-30/functions/hello/invocations"
+    fcrun_cmd="$FCRUN --endpoint $2${3:+ --cacert $3} invoke hello --payload ping"
+    if ALIBABA_CLOUD_ACCESS_KEY_ID=$KEY_ID ALIBABA_CLOUD_ACCESS_KEY_SECRET=$KEY_SECRET timeout 120 \
+        hyperfine -N -w 5 -r "$ONESHOT" --export-csv "$TMP/oneshot.csv" \
+        -n curl "$curl_cmd" -n fcrun "$fcrun_cmd" >"$TMP/hyperfine" 2>&1; then
+      # name,mean,stddev,median,user,system,min,max (seconds)
+      awk -F, -v s="$1" 'NR > 1 { printf "RESULT label=oneshot-%s-%s c=1 n=1 median_ms=%.2f cpu_ms=%.2f\n", $1, s, $4 * 1000, ($5 + $6) * 1000 }' \
+        "$TMP/oneshot.csv" | tee -a "$TMP/results" >&2
+    else
+      echo "oneshot $1: hyperfine failed:" >&2; tail -n 5 "$TMP/hyperfine" >&2
+    fi
+  }
+  oneshot http "$HTTP_URL"
+  if [ "$HTTPS_OK" = 1 ]; then oneshot https "$HTTPS_URL" "$CA"
+  elif [ "$HTTPS" = 1 ]; then echo "oneshot https: skipped (see HTTPS above)" >&2; fi
 elif [ "$ONESHOT" -gt 0 ]; then
   echo "oneshot: skipped: hyperfine or curl not installed (third_party/install.sh --bench)" >&2
 fi
@@ -288,8 +297,11 @@ awk '
       else printf "fc.map 64 vs 64 fc.spawn workers: time %.2fx (target <= 1.2), peak RSS %.1f MB vs %.1f MB (target < 64)\n",
         secs[mp] / secs[sp], rss[mp], rss[sp]
     }
-    oc = "oneshot-curl" SUBSEP 1; of = "oneshot-fcrun" SUBSEP 1
-    if ((oc in seen) && (of in seen))
-      printf "one shot: fcrun invoke %.2f ms, curl %.2f ms: %.2fx (target <= 1.3); cpu %.2f vs %.2f ms\n",
-        ms[of], ms[oc], ms[of] / ms[oc], cms[of], cms[oc]
+    split("http https", schemes, " ")
+    for (i = 1; i <= 2; i++) {
+      oc = "oneshot-curl-" schemes[i] SUBSEP 1; of = "oneshot-fcrun-" schemes[i] SUBSEP 1
+      if ((oc in seen) && (of in seen))
+        printf "one shot %-5s: fcrun invoke %.2f ms, curl %.2f ms: %.2fx (target <= 1.3); cpu %.2f vs %.2f ms\n",
+          schemes[i], ms[of], ms[oc], ms[of] / ms[oc], cms[of], cms[oc]
+    }
   }' "$TMP/results"
