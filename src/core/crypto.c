@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <mbedtls/base64.h>
+#include <mbedtls/md.h>
 #include <mbedtls/platform_util.h>
 #include <mbedtls/sha256.h>
 #include <string.h>
