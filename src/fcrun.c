@@ -38,7 +38,9 @@ static const char USAGE[] =
     "  --region REGION     region id (default $ALIBABA_CLOUD_REGION_ID)\n"
     "  --account-id ID     account id (default $ALIBABA_CLOUD_ACCOUNT_ID, $FC_ACCOUNT_ID)\n"
     "  --profile NAME      credentials profile (~/.aliyun/config.json, ~/.alibabacloud/credentials)\n"
-    "  --timeout SECONDS   default timeout of each request (default 60)\n"
+    "  --timeout SECONDS   default timeout of each request (default 60, at most 604800)\n"
+    "  --cacert FILE       CA bundle to verify HTTPS endpoints with (default\n"
+    "                      $CURL_CA_BUNDLE, $SSL_CERT_FILE, then the system's)\n"
     "  --local DIR         run against an emulator of DIR's functions, started in-process\n"
     "  -v, --verbose       each request's method, path, status, request id and time on stderr\n"
     "  --dry-run           print each signed request (secrets redacted) instead of sending it\n"
@@ -57,7 +59,7 @@ enum { EXIT_SCRIPT = 1, EXIT_USAGE = 2 };
 
 typedef struct options {
   const char *endpoint, *region, *account_id, *profile, *local_dir, *code;
-  const char *timeout;
+  const char *timeout, *cacert;
   int verbose, dry_run;
   int first; /* argv index of SCRIPT, "invoke" or the first ARG after -e */
 } options;
@@ -101,6 +103,7 @@ static int parse_args(int argc, char **argv, options *o) {
     else if (strcmp(a, "--account-id") == 0) slot = &o->account_id;
     else if (strcmp(a, "--profile") == 0) slot = &o->profile;
     else if (strcmp(a, "--timeout") == 0) slot = &o->timeout;
+    else if (strcmp(a, "--cacert") == 0) slot = &o->cacert;
     else if (strcmp(a, "--local") == 0) slot = &o->local_dir;
     else if (strcmp(a, "-e") == 0) slot = &o->code;
     else if (a[0] == '-' && a[1] != '\0') return usage_error("unknown option '%s'", a);
@@ -114,7 +117,9 @@ static int parse_args(int argc, char **argv, options *o) {
   if (o->timeout) {
     char *end;
     double t = strtod(o->timeout, &end);
-    if (*end || !(t > 0)) return usage_error("--timeout '%s' must be a positive number of seconds", o->timeout);
+    if (end == o->timeout || *end || !(t > 0 && t <= 604800))
+      return usage_error("--timeout '%s' must be a number of seconds above 0 and at most 604800",
+                         o->timeout);
   }
   return -1;
 }
@@ -213,6 +218,7 @@ static int configure(lua_State *L, const options *o, const char *endpoint, const
   FIELD("profile", o->profile);
   FIELD("access_key_id", akid);
   FIELD("access_key_secret", secret);
+  FIELD("ca_file", o->cacert);
 #undef FIELD
   if (o->timeout) { lua_pushnumber(L, strtod(o->timeout, NULL)); lua_setfield(L, -2, "timeout"); }
   if (o->verbose) { lua_pushboolean(L, 1); lua_setfield(L, -2, "verbose"); }

@@ -27,6 +27,8 @@ local function usage(msg)
   error(fc.Error.new{kind = "invalid", message = "invoke: " .. msg .. "\n" .. M.USAGE}, 0)
 end
 
+-- The whole payload file, or a usage error naming it: a directory, a file
+-- without permission or a read error never becomes an empty payload.
 local function read_payload(path)
   local f, err
   if path == "-" then
@@ -35,8 +37,12 @@ local function read_payload(path)
     f, err = io.open(path, "rb")
     if not f then usage("cannot read --payload-file: " .. err) end
   end
-  local s = f:read("a")
+  local s, rerr = f:read("a")
   if f ~= io.stdin then f:close() end
+  if not s then
+    usage(string.format("cannot read --payload-file: %s: %s", path == "-" and "standard input" or path,
+      tostring(rerr or "read error")))
+  end
   return s
 end
 

@@ -133,8 +133,9 @@ end
 
 -- sleep(seconds): a timer inside a task; outside, the loop runs meanwhile.
 function M.sleep(s)
-  if type(s) ~= "number" or s < 0 then
-    error("bad argument #1 to 'sleep' (non-negative number expected)", 2)
+  if type(s) ~= "number" or not (s >= 0 and s < math.huge) then -- NaN too
+    error(require("fc.error").new{kind = "invalid",
+      message = "fc.sleep: seconds must be a finite number, 0 or more, got " .. tostring(s)}, 2)
   end
   local at = now() + s
   local t = current()
