@@ -257,7 +257,8 @@ local function service_error(method, path, resp, raw)
   end
   return Error.new{kind = "service", status = status, code = code, message = message,
     request_id = rid, where = method .. " " .. path, headers = resp.headers,
-    body = raw and body or nil, sent = true}
+    body = raw and body or nil, sent = true,
+    retry_after = tonumber(resp.headers["retry-after"] or nil)}
 end
 
 -- Sends one signed request; returns the raw response {status, headers, body,
