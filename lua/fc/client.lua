@@ -258,7 +258,7 @@ local function service_error(method, path, resp, raw)
   return Error.new{kind = "service", status = status, code = code, message = message,
     request_id = rid, where = method .. " " .. path, headers = resp.headers,
     body = raw and body or nil, sent = true,
-    retry_after = tonumber(resp.headers["retry-after"] or nil)}
+    retry_after = tonumber(resp.headers["retry-after"])}
 end
 
 -- Sends one signed request; returns the raw response {status, headers, body,
