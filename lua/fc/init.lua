@@ -6,6 +6,7 @@ local json = require "fc.json"
 local Error = require "fc.error"
 local sched = require "fc.sched"
 local client = require "fc.client"
+local fanout = require "fc.fanout"
 
 local fc = {
   VERSION = "0.1.0",
@@ -20,6 +21,9 @@ local fc = {
   spawn = sched.spawn,
   wait = sched.wait,
   sleep = sched.sleep,
+  now = sched.now,
+  map = fanout.map,
+  all = fanout.all,
 }
 
 -- The default client's options (fcrun's flags land here) and the client.

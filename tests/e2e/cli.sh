@@ -71,7 +71,7 @@ expect_in "uncaught fc.Error names the script line" "$out" "fcrun: $WORK/e.lua:2
 expect_eq "uncaught service error exits 4" "$rc" "4"
 
 out=$(fc -e 'local fc = require "fc"; fc.spawn(function() error("lost") end)' 2>&1); rc=$?
-expect_in "a failed task nobody waited for is reported" "$out" "a task failed and nobody waited for it"
+expect_in "a failed task nobody waited for is reported" "$out" "failed and nobody waited for it"
 expect_eq "... and fails the run" "$rc" "1"
 
 out=$("$FCRUN" --help); rc=$?
