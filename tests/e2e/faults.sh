@@ -22,6 +22,8 @@ for _ in $(seq 100); do
 done
 [ -n "$ENDPOINT" ] || { echo "fault server did not start"; cat "$WORK/server.out"; exit 1; }
 
+# fcx CODE [ARGS]: fcrun -e CODE with no retry policy: every call one attempt
+fcx() { local code=$1; shift; fc -e "require('fc').configure{retry = false}; $code" "$@"; }
 # requests NAME: how many requests for NAME the server has read so far
 requests() { grep -c "^REQ $1 " "$SRV_LOG"; }
 now() { date +%s.%N; }
@@ -41,7 +43,7 @@ within() {
 for case in 'payload|"x"' 'empty payload|""' 'no payload|nil' 'GET without a body|GET'; do
   label=${case%%|*} arg=${case#*|}
   before=$(requests replay)
-  out=$(fc -e '
+  out=$(fcx '
     local fc = require "fc"
     local tasks = {}
     for i = 1, 20 do tasks[i] = fc.spawn(fc.invoke, "replay", "warm") end
@@ -63,16 +65,16 @@ fc --timeout 0.0004 invoke headers_never >/dev/null 2>"$WORK/err"; rc=$?
 expect_eq "defect 2: --timeout 0.0004 exits 5" "$rc" "5"
 expect_in "defect 2: --timeout 0.0004 is a timeout" "$(cat "$WORK/err")" "timeout error"
 within "defect 2: --timeout 0.0004 does not hang" "$t0" 5
-out=$(fc -e 'local ok, e = pcall(require("fc").invoke, "headers_never", "", {timeout = 0.0001}); print(e.code)' 2>&1)
+out=$(fcx 'local ok, e = pcall(require("fc").invoke, "headers_never", "", {timeout = 0.0001}); print(e.code)' 2>&1)
 expect_eq "defect 2: invoke{timeout = 0.0001} times out" "$out" "timeout"
 
 # 3. A response cut inside its headers is a transport error, not a success.
-out=$(fc -e 'local ok, e = pcall(require("fc").invoke, "headers_cut", "x"); print(ok, e.kind, e.code, e.sent)' 2>&1)
+out=$(fcx 'local ok, e = pcall(require("fc").invoke, "headers_cut", "x"); print(ok, e.kind, e.code, e.sent)' 2>&1)
 expect_eq "defect 3: headers cut mid-line is a transport error" "$out" "false	transport	closed	true"
 
 # 4. FC error bodies with null or non-string fields give a readable fc.Error.
 for f in s503_null s503_types; do
-  out=$(fc -e '
+  out=$(fcx '
     local ok, e = pcall(require("fc").invoke, arg[1], "x")
     print(e.kind, e.status, e.code, type(e.message), type(e.request_id), #tostring(e) > 0)' "$f" 2>&1)
   expect_eq "defect 4: $f gives a readable fc.Error" "$out" "service	503	HTTP503	string	string	true"
@@ -86,15 +88,15 @@ expect_in "defect 5: the error names the file" "$(cat "$WORK/err")" "$WORK"
 expect_eq "defect 5: nothing was sent" "$(requests ok)" "$before"
 
 # 6. 3xx and 204 are service errors that say what came back; no redirect is followed.
-out=$(fc -e 'local ok, e = pcall(require("fc").invoke, "redirect", "x"); print(ok, e.kind, e.status, e.code); print(e)' 2>&1)
+out=$(fcx 'local ok, e = pcall(require("fc").invoke, "redirect", "x"); print(ok, e.kind, e.status, e.code); print(e)' 2>&1)
 expect_in "defect 6: a 302 is a service error" "$out" "false	service	302	HTTP302"
 expect_in "defect 6: the error names the redirect" "$out" "http://127.0.0.1:9/elsewhere"
-out=$(fc -e 'local ok, e = pcall(require("fc").invoke, "no_content", "x"); print(ok, e.kind, e.status, e.code)' 2>&1)
+out=$(fcx 'local ok, e = pcall(require("fc").invoke, "no_content", "x"); print(ok, e.kind, e.status, e.code)' 2>&1)
 expect_eq "defect 6: a 204 is a service error" "$out" "false	service	204	HTTP204"
 
 # 7. An unbounded response buffer is refused in the binding (the core's
 # overflow is covered by unit.buf).
-out=$(fc -e '
+out=$(fcx '
   local core = require "fc.core"
   for _, v in ipairs{-1, 0, 0.5, math.huge} do
     local ok, e = pcall(core.http().start, core.http(), {url = "http://127.0.0.1:9/", max_body = v})
@@ -107,7 +109,7 @@ false	max_body must be a positive integer"
 
 # 8. Numbers given where the signer takes strings stay valid through a
 # garbage collection (under ASan, a use-after-free otherwise).
-out=$(fc -e '
+out=$(fcx '
   local core = require "fc.core"
   collectgarbage("incremental", 1, 1000)
   local function sign(id, secret)
@@ -131,7 +133,7 @@ for code in \
   'fc.invoke("ok", "x", {headers = {["x-fc-a"] = "v\0"}})' \
   'fc.client{access_key_id = "a\r\nx-evil: 1", access_key_secret = "b"}:invoke("ok")' \
   'fc.client{access_key_id = "a", access_key_secret = "b", security_token = "t\nx: 1"}:invoke("ok")'; do
-  out=$(fc -e "local fc = require 'fc'; $code" 2>&1); rc=$?
+  out=$(fcx "local fc = require 'fc'; $code" 2>&1); rc=$?
   expect_eq "defect 9: refused with exit 2: $code" "$rc" "2"
 done
 expect_eq "defect 9: none of them was sent" "$(requests ok)" "$before"
@@ -141,12 +143,12 @@ out=$(fc --dry-run -v invoke ok --payload x 2>&1)
 expect_in "defect 10: dry run redacts the signature" "$out" "Signature=<redacted>"
 if echo "$out" | grep -Eq 'Signature=[0-9a-f]{64}'; then fail "defect 10: no signature in dry-run output" "$out"
 else ok "defect 10: no signature in dry-run output"; fi
-out=$(fc -e 'local s = require("fc").sign{access_key_id = "a", access_key_secret = "b"}; print(#s.signature)')
+out=$(fcx 'local s = require("fc").sign{access_key_id = "a", access_key_secret = "b"}; print(#s.signature)')
 expect_eq "defect 10: fc.sign still returns the signature" "$out" "64"
 
 # 11. Memory held by finished transfers is freed when the result reaches Lua.
 # (ASan's quarantine would hold freed memory: kept small here.)
-out=$(ASAN_OPTIONS="$ASAN_OPTIONS:quarantine_size_mb=1" fc -e '
+out=$(ASAN_OPTIONS="$ASAN_OPTIONS:quarantine_size_mb=1" fcx '
   local fc = require "fc"
   local c = fc.client{max_response = 8 * 1024 * 1024}
   for i = 1, 50 do
@@ -160,9 +162,9 @@ out=$(ASAN_OPTIONS="$ASAN_OPTIONS:quarantine_size_mb=1" fc -e '
 expect_eq "defect 11: 50 toobig failures stay under 64 MB peak" "$out" "bounded"
 
 # 12. Labels and exit codes.
-out=$(fc -e 'local ok, e = pcall(require("fc").invoke, "reset_before_status", "x"); print(e.code, e.sent)' 2>&1)
+out=$(fcx 'local ok, e = pcall(require("fc").invoke, "reset_before_status", "x"); print(e.code, e.sent)' 2>&1)
 expect_eq "defect 12: broken after the request was sent is 'closed', not 'connect'" "$out" "closed	true"
-out=$(fc -e 'local ok, e = pcall(require("fc").invoke, "header_line_100k", "x"); print(e.code)' 2>&1)
+out=$(fcx 'local ok, e = pcall(require("fc").invoke, "header_line_100k", "x"); print(e.code)' 2>&1)
 expect_eq "defect 12: a 100 KB header line is toobig" "$out" "toobig"
 for args in "--timeout 1e9" "--timeout inf" "--timeout nan"; do
   # shellcheck disable=SC2086
@@ -172,8 +174,8 @@ done
 ALIBABA_CLOUD_ACCESS_KEY_ID=a ALIBABA_CLOUD_ACCESS_KEY_SECRET=b timeout 20 "$FCRUN" --endpoint "http://a b" invoke ok >/dev/null 2>&1
 expect_eq "defect 12: --endpoint 'http://a b' exits 2" "$?" "2"
 for code in 'fc.client{max_response = 0.5}' 'fc.client{timeout = 1e9}' 'fc.client{timeout = math.huge}' \
-            'fc.invoke("ok", "", {timeout = 0/0})' 'fc.sleep(0/0)'; do
-  fc -e "local fc = require 'fc'; $code" >/dev/null 2>&1
+            'fc.invoke("ok", "", {timeout = 0/0})'; do
+  fcx "local fc = require 'fc'; $code" >/dev/null 2>&1
   expect_eq "defect 12: $code exits 2" "$?" "2"
 done
 # (serve --access-key-secret '' exiting 1 instead of 2 is the emulator's: src/emu/serve.c)
@@ -181,10 +183,10 @@ fc invoke s500_huge --payload x >/dev/null 2>"$WORK/err"; rc=$?
 expect_eq "defect 12: a 4 MB error message exits 4" "$rc" "4"
 if [ "$(wc -c <"$WORK/err")" -lt 4096 ]; then ok "defect 12: a 4 MB error message is capped when shown"
 else fail "defect 12: a 4 MB error message is capped when shown" "$(wc -c <"$WORK/err") bytes on stderr"; fi
-out=$(fc -e 'local e; pcall(require("fc").invoke, "s500_huge", "x")
+out=$(fcx 'local e; pcall(require("fc").invoke, "s500_huge", "x")
   local ok, e = pcall(require("fc").invoke, "s500_huge", "x"); print(#e.message)' 2>&1)
 expect_eq "defect 12: err.message keeps the whole message" "$out" "$((4 << 20))"
-out=$(fc -e 'local v, msg = require("fc").json.decode("{bad"); print(v, type(msg))' 2>&1)
+out=$(fcx 'local v, msg = require("fc").json.decode("{bad"); print(v, type(msg))' 2>&1)
 expect_eq "defect 12: fc.json.decode returns nil, message" "$out" "nil	string"
 
 # ---------------------------------------------------------------------------
@@ -261,9 +263,9 @@ slow                 x         ok        -                 -     0    8    1    
 MATRIX
 
 # Rows that need more than one call, or more than the columns say.
-out=$(fc -e 'local ok, e = pcall(require("fc").invoke, "retry_after", "x"); print(e.status, e.retryable, e.retry_after)' 2>&1)
+out=$(fcx 'local ok, e = pcall(require("fc").invoke, "retry_after", "x"); print(e.status, e.retryable, e.retry_after)' 2>&1)
 expect_eq "matrix: retry_after: 429 with Retry-After is retryable and says when" "$out" "429	true	2"
-out=$(fc -e '
+out=$(fcx '
   local fc = require "fc"
   local a = fc.invoke("idle_close", "1")
   fc.sleep(0.6)
@@ -275,7 +277,7 @@ expect_eq "matrix: idle_close: on two connections" \
   "$(grep '^REQ idle_close ' "$SRV_LOG" | cut -d' ' -f3 | sort -u | wc -l)" "2"
 
 before=$(requests ok)
-out=$(fc -e '
+out=$(fcx '
   local fc = require "fc"
   local faults = {"close_no_reply", "reset_mid_body", "s503_json", "headers_cut", "truncated_body",
                   "reset_before_status", "bad_chunking", "s429_null", "redirect", "header_line_100k"}

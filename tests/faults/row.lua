@@ -4,7 +4,7 @@
 -- exit status is the one a runbook would see.
 local fc = require "fc"
 local name, payload = arg[1], arg[2]
-local ok, r = pcall(fc.invoke, name, payload)
+local ok, r = pcall(fc.invoke, name, payload, {retry = false})
 if ok then
   print("ok", "-", "-", r.status)
   return
