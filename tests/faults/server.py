@@ -2,6 +2,7 @@
 """A hostile HTTP/1.1 server on loopback, for the client's fault tests.
 
     server.py --log FILE [--tls CERT KEY]
+    server.py --log FILE [--tls CERT KEY] --upstream PORT [--seed N --rate P]
 
 The fault is chosen by the function name of the invocation path
 (/2023-03-30/functions/NAME/invocations), or by the last path segment of
@@ -13,10 +14,18 @@ The first line on stdout is "listening on http(s)://127.0.0.1:PORT".
 Stops by itself after --lifetime seconds (default 600).
 
 The faults (FAULTS below) are the rows of docs/FAULTS.md.
+
+With --upstream, it is a proxy in front of 127.0.0.1:PORT (fcrun serve)
+instead: each request is forwarded on a keep-alive connection of its own,
+and with --rate P a seeded random fault (PROXY_FAULTS) replaces a fraction P
+of them; each request is one line "PROXY FAULT STATUS" in the log (STATUS:
+what upstream answered, 0 when the request was not forwarded). With --tls
+and no --rate it is a TLS front for the emulator.
 """
 import argparse
 import json
 import os
+import random
 import socket
 import ssl
 import struct
@@ -64,6 +73,7 @@ class Conn:
             self.buf += chunk
         body, self.buf = self.buf[:n], self.buf[n:]
         self.seq += 1
+        self.raw = head + b"\r\n\r\n" + body
         return method, path, headers, body
 
     def send(self, data):
@@ -227,6 +237,11 @@ def f_replay(c, *_):
     return False
 
 
+def f_ok_close(c, *_):  # answers and closes: the next call needs a new connection
+    ok(c, headers={"Connection": "close"})
+    return False
+
+
 def f_ok(c, method, path, headers, body):
     return ok(c, body=body, headers={"Content-Type": "application/octet-stream"})
 
@@ -246,7 +261,7 @@ FAULTS = {
     "log_not_base64": f_log_not_base64, "header_line_100k": f_header_line_100k,
     "headers_over": f_headers_over, "body_over": f_body_over, "redirect": f_redirect,
     "no_content": f_no_content, "interim_100": f_interim_100, "slow": f_slow,
-    "idle_close": f_idle_close, "replay": f_replay,
+    "idle_close": f_idle_close, "replay": f_replay, "ok_close": f_ok_close,
 }
 for st in (500, 502, 503, 504, 429):
     for kind in ("json", "html", "empty", "null", "types"):
@@ -290,12 +305,88 @@ def serve(sock, cid, tls):
         pass
 
 
+def read_response(sock):
+    """One HTTP/1.1 response from upstream (Content-Length framed), raw."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise OSError("upstream closed")
+        buf += chunk
+    head, rest = buf.split(b"\r\n\r\n", 1)
+    n = 0
+    for l in head.decode("latin-1").split("\r\n")[1:]:
+        k, _, v = l.partition(":")
+        if k.strip().lower() == "content-length":
+            n = int(v)
+    body = bytearray(rest)
+    while len(body) < n:
+        chunk = sock.recv(1 << 20)
+        if not chunk:
+            raise OSError("upstream closed")
+        body += chunk
+    return int(head.split(b" ", 2)[1]), head + b"\r\n\r\n" + bytes(body[:n])
+
+
+# Proxy faults: (name, forwarded?). The request reaches the function only
+# when forwarded; the client then gets no complete answer for the first two.
+PROXY_FAULTS = [("lost_reply", True), ("cut_reply", True), ("drop", False), ("reset", False),
+                ("s503", False), ("slow", True)]
+RNG_LOCK = threading.Lock()
+
+
+def proxy(sock, cid, tls, upstream, rng, rate):
+    up = None
+    try:
+        if tls:
+            sock = tls.wrap_socket(sock, server_side=True)
+        c = Conn(sock, cid)
+        while True:
+            if c.read_request() is None:
+                break
+            with RNG_LOCK:
+                fault = rng.choice(PROXY_FAULTS) if rate and rng.random() < rate else ("pass", True)
+            name, forward = fault
+            status, answer = 0, None
+            if forward:
+                if up is None:
+                    up = socket.create_connection(("127.0.0.1", upstream))
+                up.sendall(c.raw)
+                status, answer = read_response(up)
+            log("PROXY %s %d" % (name, status))
+            if name == "lost_reply" or name == "drop":
+                break
+            if name == "reset":
+                c.reset()
+                return
+            if name == "cut_reply":
+                c.send(answer[:len(answer) // 2])
+                c.reset()
+                return
+            if name == "s503":
+                answer = fc_error(503, "ServiceUnavailable", "injected by the fault proxy")
+            if name == "slow":
+                time.sleep(0.02)
+            c.send(answer)
+    except (OSError, ssl.SSLError, ValueError) as e:
+        log("ERR %d %s" % (cid, type(e).__name__))
+    for s_ in (sock, up):
+        try:
+            if s_:
+                s_.close()
+        except OSError:
+            pass
+
+
 def main():
     global LOG
     ap = argparse.ArgumentParser()
     ap.add_argument("--log", required=True)
     ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     ap.add_argument("--lifetime", type=float, default=600)
+    ap.add_argument("--upstream", type=int, help="proxy to 127.0.0.1:PORT")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--rate", type=float, default=0.0, help="fraction of requests given a fault")
     a = ap.parse_args()
     LOG = open(a.log, "a")
     tls = None
@@ -309,12 +400,17 @@ def main():
     print("listening on %s://127.0.0.1:%d" % ("https" if tls else "http", lsock.getsockname()[1]),
           flush=True)
     threading.Timer(a.lifetime, lambda: os._exit(0)).start()
+    rng = random.Random(a.seed)
     cid = 0
     while True:
         s, _ = lsock.accept()
         cid += 1
         log("CONN %d" % cid)
-        threading.Thread(target=serve, args=(s, cid, tls), daemon=True).start()
+        if a.upstream:
+            threading.Thread(target=proxy, args=(s, cid, tls, a.upstream, rng, a.rate),
+                             daemon=True).start()
+        else:
+            threading.Thread(target=serve, args=(s, cid, tls), daemon=True).start()
 
 
 if __name__ == "__main__":
