@@ -136,6 +136,13 @@ for code in \
   out=$(fcx "local fc = require 'fc'; $code" 2>&1); rc=$?
   expect_eq "defect 9: refused with exit 2: $code" "$rc" "2"
 done
+mkdir -p "$WORK/home/.alibabacloud"
+printf '[default]\ntype = access_key\naccess_key_id = LTAI\rx-evil: 1\naccess_key_secret = s\n' \
+  >"$WORK/home/.alibabacloud/credentials"
+HOME=$WORK/home timeout 20 env -u ALIBABA_CLOUD_ACCESS_KEY_ID -u ALIBABA_CLOUD_ACCESS_KEY_SECRET \
+  "$FCRUN" --endpoint "$ENDPOINT" invoke ok >/dev/null 2>"$WORK/err"; rc=$?
+expect_eq "defect 9: a CR in a credentials file is refused with exit 2" "$rc" "2"
+expect_in "defect 9: ... saying so" "$(cat "$WORK/err")" "access key id holds a control character"
 expect_eq "defect 9: none of them was sent" "$(requests ok)" "$before"
 
 # 10. Dry run and verbose never print a usable signature.
