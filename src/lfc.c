@@ -231,21 +231,21 @@ static fc_kv *read_pairs(lua_State *L, int t, int anchor, const char *field, siz
 }
 
 /*
-** An optional text field of table t. A number is converted, and the text
-** anchored in the table at index anchor: luaL_optstring's converted copy
-** would die with the stack slot that is popped here.
+** An optional text field of table t (a number is converted). The text is
+** anchored in the table at index anchor: once the stack slot is popped,
+** neither luaL_optstring's converted copy nor a string an __index made up
+** would otherwise stay alive.
 */
 static const char *opt_field(lua_State *L, int t, const char *key, const char *def, int anchor) {
   int type = lua_getfield(L, t, key);
-  const char *s = def;
-  if (type == LUA_TNUMBER) {
-    s = lua_pushstring(L, lua_tostring(L, -1)); /* a copy of the converted text */
-    lua_rawseti(L, anchor, (lua_Integer)lua_rawlen(L, anchor) + 1);
-  } else if (type != LUA_TNIL) {
-    s = lua_tostring(L, -1);
-    if (!s) luaL_error(L, "%s must be a string, not %s", key, luaL_typename(L, -1));
+  if (type == LUA_TNIL) {
+    lua_pop(L, 1);
+    return def;
   }
-  lua_pop(L, 1); /* a string stays alive in t, a number's text in anchor */
+  if (type != LUA_TSTRING && type != LUA_TNUMBER)
+    luaL_error(L, "%s must be a string, not %s", key, luaL_typename(L, -1));
+  const char *s = lua_tostring(L, -1); /* a number becomes a string in its slot */
+  lua_rawseti(L, anchor, (lua_Integer)lua_rawlen(L, anchor) + 1);
   return s;
 }
 
