@@ -431,7 +431,8 @@ static void on_done(fc_xfer *x, void *arg) {
 static int http_poll(lua_State *L) {
   lhttp *h = check_http(L);
   lua_Number t = luaL_optnumber(L, 2, 0);
-  int ms = t <= 0 ? 0 : t > 3600 ? 3600000 : (int)(t * 1000 + 0.5);
+  /* NaN and negatives: no wait; a positive wait is at least 1 ms */
+  int ms = !(t > 0) ? 0 : t > 3600 ? 3600000 : (int)(t * 1000) + ((lua_Number)(int)(t * 1000) < t * 1000);
   lua_settop(L, 1);
   lua_getiuservalue(L, 1, 1); /* 2 */
   lua_newtable(L);            /* 3 */
