@@ -33,7 +33,7 @@ enum { RUN, SHOW_HELP, SHOW_VERSION, UNKNOWN_OPTION };
 
 typedef struct options {
   const char *endpoint, *region, *account_id, *profile, *local_dir, *code;
-  const char *timeout, *trace;
+  const char *timeout, *trace, *cacert;
   int verbose, dry_run, quiet, stats;
   int action;          /* RUN, SHOW_HELP, ... */
   const char *unknown; /* the option that was not understood */
@@ -60,6 +60,7 @@ static const host_option HOST_OPTIONS[] = {
     {"--endpoint", NULL, STR(endpoint)},   {"--region", NULL, STR(region)},
     {"--account-id", NULL, STR(account_id)}, {"--profile", NULL, STR(profile)},
     {"--timeout", NULL, STR(timeout)},     {"--local", NULL, STR(local_dir)},
+    {"--cacert", NULL, STR(cacert)},
     {"--trace", NULL, STR(trace)},         {"--verbose", "-v", FLAG(verbose)},
     {"--dry-run", NULL, FLAG(dry_run)},    {"--quiet", "-q", FLAG(quiet)},
     {"--stats", NULL, FLAG(stats)},        {NULL, NULL, 0, 0}};
@@ -166,7 +167,9 @@ static int parse_args(int argc, char **argv, options *o) {
   if (o->timeout) {
     char *end;
     double t = strtod(o->timeout, &end);
-    if (*end || !(t > 0)) return usage_error("--timeout '%s' must be a positive number of seconds", o->timeout);
+    if (end == o->timeout || *end || !(t > 0 && t <= 604800))
+      return usage_error("--timeout '%s' must be a number of seconds above 0 and at most 604800",
+                         o->timeout);
   }
   return -1;
 }
@@ -265,6 +268,7 @@ static int configure(lua_State *L, const options *o, const char *endpoint, const
   FIELD("profile", o->profile);
   FIELD("access_key_id", akid);
   FIELD("access_key_secret", secret);
+  FIELD("ca_file", o->cacert);
 #undef FIELD
   if (o->timeout) { lua_pushnumber(L, strtod(o->timeout, NULL)); lua_setfield(L, -2, "timeout"); }
   if (o->verbose) { lua_pushboolean(L, 1); lua_setfield(L, -2, "verbose"); }

@@ -21,6 +21,7 @@
 
 #define HTTP_MT "fc.core.Http"
 #define XFER_MT "fc.core.Transfer"
+#define BOX_MT "fc.core.Box"
 
 /* Raises a Lua error for a core error code; what names the operation. */
 static int core_error(lua_State *L, int rc, const char *what) {
@@ -30,6 +31,43 @@ static int core_error(lua_State *L, int rc, const char *what) {
 static void push_buf(lua_State *L, const fc_buf *b) {
   lua_pushlstring(L, b->data ? b->data : "", b->len);
 }
+
+/*
+** C memory that must survive a Lua error raised while it is held (pushing
+** a result can raise a memory error): it lives in a Box userdata, whose
+** __gc frees it if the function never got to release() it itself.
+*/
+typedef struct box {
+  void (*free)(struct box *);
+  union {
+    fc_buf buf;
+    fc_signature sig;
+  } u;
+} box;
+
+static int box_gc(lua_State *L) {
+  box *b = luaL_checkudata(L, 1, BOX_MT);
+  if (b->free) b->free(b);
+  b->free = NULL;
+  return 0;
+}
+
+static box *new_box(lua_State *L, void (*free_fn)(box *)) {
+  box *b = lua_newuserdatauv(L, sizeof *b, 0);
+  b->free = NULL;
+  memset(&b->u, 0, sizeof b->u);
+  luaL_setmetatable(L, BOX_MT);
+  b->free = free_fn;
+  return b;
+}
+
+static void release(box *b) {
+  if (b->free) b->free(b);
+  b->free = NULL;
+}
+
+static void free_buf(box *b) { fc_buf_free(&b->u.buf); }
+static void free_sig(box *b) { fc_signature_free(&b->u.sig); }
 
 /* ---- hashes and encodings ---------------------------------------------- */
 
@@ -76,20 +114,22 @@ typedef int (*encoder)(fc_buf *, const char *, size_t);
 static int run_encoder(lua_State *L, encoder fn, const char *what) {
   size_t n;
   const char *s = luaL_checklstring(L, 1, &n);
-  fc_buf b = FC_BUF_INIT((size_t)-2);
-  int rc = fn(&b, s, n);
+  box *bx = new_box(L, free_buf);
+  fc_buf *b = &bx->u.buf;
+  fc_buf_init(b, (size_t)-2);
+  int rc = fn(b, s, n);
   if (rc == FC_EINVAL) {
-    fc_buf_free(&b);
+    release(bx);
     luaL_pushfail(L);
     lua_pushfstring(L, "%s: malformed input", what);
     return 2;
   }
   if (rc) {
-    fc_buf_free(&b);
+    release(bx);
     return core_error(L, rc, what);
   }
-  push_buf(L, &b);
-  fc_buf_free(&b);
+  push_buf(L, b);
+  release(bx);
   return 1;
 }
 
@@ -209,10 +249,22 @@ static fc_kv *read_pairs(lua_State *L, int t, int anchor, const char *field, siz
   return kv;
 }
 
-static const char *opt_field(lua_State *L, int t, const char *key, const char *def) {
-  lua_getfield(L, t, key);
-  const char *s = luaL_optstring(L, -1, def);
-  lua_pop(L, 1); /* t keeps it alive */
+/*
+** An optional text field of table t (a number is converted). The text is
+** anchored in the table at index anchor: once the stack slot is popped,
+** neither luaL_optstring's converted copy nor a string an __index made up
+** would otherwise stay alive.
+*/
+static const char *opt_field(lua_State *L, int t, const char *key, const char *def, int anchor) {
+  int type = lua_getfield(L, t, key);
+  if (type == LUA_TNIL) {
+    lua_pop(L, 1);
+    return def;
+  }
+  if (type != LUA_TSTRING && type != LUA_TNUMBER)
+    luaL_error(L, "%s must be a string, not %s", key, luaL_typename(L, -1));
+  const char *s = lua_tostring(L, -1); /* a number becomes a string in its slot */
+  lua_rawseti(L, anchor, (lua_Integer)lua_rawlen(L, anchor) + 1);
   return s;
 }
 
@@ -226,37 +278,38 @@ static int l_sign(lua_State *L) {
   lua_settop(L, 1);
   lua_newtable(L); /* 2: anchor for converted strings and arrays */
   fc_sign_input in = {0};
-  in.method = opt_field(L, 1, "method", "");
-  in.path = opt_field(L, 1, "path", "/");
-  in.payload_hash = opt_field(L, 1, "payload_hash", "");
-  in.access_key_id = opt_field(L, 1, "access_key_id", NULL);
-  in.access_key_secret = opt_field(L, 1, "access_key_secret", NULL);
-  in.only = opt_field(L, 1, "only", NULL);
+  in.method = opt_field(L, 1, "method", "", 2);
+  in.path = opt_field(L, 1, "path", "/", 2);
+  in.payload_hash = opt_field(L, 1, "payload_hash", "", 2);
+  in.access_key_id = opt_field(L, 1, "access_key_id", NULL, 2);
+  in.access_key_secret = opt_field(L, 1, "access_key_secret", NULL, 2);
+  in.only = opt_field(L, 1, "only", NULL, 2);
   if (!in.access_key_id || !in.access_key_secret)
     return luaL_error(L, "sign: access_key_id and access_key_secret are required");
   lua_getfield(L, 1, "query"); /* 3 */
   in.query = read_pairs(L, 3, 2, "query", &in.nquery);
   lua_getfield(L, 1, "headers"); /* 4 */
   in.headers = read_pairs(L, 4, 2, "headers", &in.nheaders);
-  fc_signature s;
-  fc_signature_init(&s);
-  int rc = fc_sign(&s, &in);
+  box *bx = new_box(L, free_sig);
+  fc_signature_init(&bx->u.sig);
+  fc_signature *sig = &bx->u.sig;
+  int rc = fc_sign(sig, &in);
   if (rc) {
-    fc_signature_free(&s);
+    release(bx);
     return core_error(L, rc, "sign");
   }
   lua_createtable(L, 0, 5);
-  push_buf(L, &s.canonical_request);
+  push_buf(L, &sig->canonical_request);
   lua_setfield(L, -2, "canonical_request");
-  push_buf(L, &s.string_to_sign);
+  push_buf(L, &sig->string_to_sign);
   lua_setfield(L, -2, "string_to_sign");
-  push_buf(L, &s.signed_headers);
+  push_buf(L, &sig->signed_headers);
   lua_setfield(L, -2, "signed_headers");
-  push_buf(L, &s.authorization);
+  push_buf(L, &sig->authorization);
   lua_setfield(L, -2, "authorization");
-  lua_pushstring(L, s.signature);
+  lua_pushstring(L, sig->signature);
   lua_setfield(L, -2, "signature");
-  fc_signature_free(&s);
+  release(bx);
   return 1;
 }
 
@@ -273,6 +326,8 @@ typedef struct lhttp {
 
 typedef struct lxfer {
   fc_xfer *x;
+  int taken; /* response() was called: x is freed, its result is in Lua */
+  fc_http_timing timing; /* kept from x when its response is taken */
 } lxfer;
 
 static lhttp *check_http(lua_State *L) {
@@ -300,44 +355,64 @@ static int http_gc(lua_State *L) {
   return 0;
 }
 
+/*
+** A timeout in seconds as curl's milliseconds, rounded up: 0 means "none"
+** to curl, so any positive time is at least 1 ms.
+*/
 static long opt_ms(lua_State *L, int t, const char *key) {
   lua_getfield(L, t, key);
   lua_Number s = luaL_optnumber(L, -1, 0);
   lua_pop(L, 1);
-  if (s < 0 || s > 86400 * 7) luaL_error(L, "http: %s must be between 0 and 604800 seconds", key);
-  return (long)(s * 1000 + 0.5);
+  if (!(s >= 0 && s <= 86400 * 7))
+    luaL_error(L, "http: %s must be between 0 and 604800 seconds", key);
+  long ms = (long)(s * 1000);
+  return (lua_Number)ms < s * 1000 ? ms + 1 : ms;
 }
 
 /*
 ** http:start{method, url, headers = {"Name: value", ...}, body, timeout,
-** connect_timeout, max_body} -> Transfer. Never blocks.
+** connect_timeout, max_body, ca_file} -> Transfer. Never blocks.
 */
 static int http_start(lua_State *L) {
   lhttp *h = check_http(L);
   luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 2);
+  lua_newtable(L); /* 3: anchor for converted numbers */
   fc_http_request req = {0};
-  req.method = opt_field(L, 2, "method", "GET");
-  lua_getfield(L, 2, "url");
-  req.url = luaL_checkstring(L, -1);
-  lua_getfield(L, 2, "body");
+  req.method = opt_field(L, 2, "method", "GET", 3);
+  if (!*req.method || strspn(req.method, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(req.method))
+    return luaL_error(L, "http: method must be upper-case letters");
+  req.url = opt_field(L, 2, "url", NULL, 3);
+  if (!req.url) return luaL_error(L, "http: url is required");
+  req.ca_file = opt_field(L, 2, "ca_file", NULL, 3);
+  lua_getfield(L, 2, "body"); /* 4 */
   req.body = luaL_optlstring(L, -1, NULL, &req.body_len);
-  lua_getfield(L, 2, "headers");
+  lua_getfield(L, 2, "headers"); /* 5 */
   size_t n = lua_istable(L, -1) ? lua_rawlen(L, -1) : 0;
   const char **hdr = lua_newuserdatauv(L, (n ? n : 1) * sizeof *hdr, 0);
   for (size_t i = 0; i < n; i++) {
-    lua_rawgeti(L, -2, (lua_Integer)i + 1);
-    hdr[i] = lua_tostring(L, -1);
-    if (!hdr[i]) return luaL_error(L, "http: header %d is not a string", (int)i + 1);
+    size_t len;
+    if (lua_rawgeti(L, 5, (lua_Integer)i + 1) != LUA_TSTRING)
+      return luaL_error(L, "http: header %d is not a string", (int)i + 1);
+    hdr[i] = lua_tolstring(L, -1, &len);
+    if (strlen(hdr[i]) != len || strpbrk(hdr[i], "\r\n"))
+      return luaL_error(L, "http: header %d holds a NUL, CR or LF", (int)i + 1);
     lua_pop(L, 1); /* the headers table keeps it */
   }
   req.headers = hdr;
   req.nheaders = n;
   req.timeout_ms = opt_ms(L, 2, "timeout");
   req.connect_timeout_ms = opt_ms(L, 2, "connect_timeout");
-  lua_getfield(L, 2, "max_body");
-  req.max_body = (size_t)luaL_optinteger(L, -1, 0);
+  if (lua_getfield(L, 2, "max_body") != LUA_TNIL) {
+    int isint;
+    lua_Integer m = lua_tointegerx(L, -1, &isint);
+    if (!isint || m < 1) return luaL_error(L, "http: max_body must be a positive integer");
+    req.max_body = (size_t)m;
+  }
   lxfer *lx = lua_newuserdatauv(L, sizeof *lx, 1);
   lx->x = NULL;
+  lx->taken = 0;
+  memset(&lx->timing, 0, sizeof lx->timing);
   luaL_setmetatable(L, XFER_MT);
   lua_pushvalue(L, 1);
   lua_setiuservalue(L, -2, 1); /* its pool, to forget it when cancelled */
@@ -377,7 +452,8 @@ static void on_done(fc_xfer *x, void *arg) {
 static int http_poll(lua_State *L) {
   lhttp *h = check_http(L);
   lua_Number t = luaL_optnumber(L, 2, 0);
-  int ms = t <= 0 ? 0 : t > 3600 ? 3600000 : (int)(t * 1000 + 0.5);
+  /* NaN and negatives: no wait; a positive wait is at least 1 ms */
+  int ms = !(t > 0) ? 0 : t > 3600 ? 3600000 : (int)(t * 1000) + ((lua_Number)(int)(t * 1000) < t * 1000);
   lua_settop(L, 1);
   lua_getiuservalue(L, 1, 1); /* 2 */
   lua_newtable(L);            /* 3 */
@@ -391,12 +467,14 @@ static int http_poll(lua_State *L) {
 
 static lxfer *check_xfer(lua_State *L) {
   lxfer *lx = luaL_checkudata(L, 1, XFER_MT);
+  if (lx->taken) luaL_error(L, "transfer: its response was already taken");
   if (!lx->x) luaL_error(L, "attempt to use a cancelled transfer");
   return lx;
 }
 
 static int xfer_done(lua_State *L) {
-  lua_pushboolean(L, fc_xfer_done(check_xfer(L)->x));
+  lxfer *lx = luaL_checkudata(L, 1, XFER_MT);
+  lua_pushboolean(L, lx->taken || fc_xfer_done(check_xfer(L)->x));
   return 1;
 }
 
@@ -433,41 +511,54 @@ static void push_headers(lua_State *L, const fc_buf *b) {
 
 /*
 ** transfer:response() -> {status, headers, body, seconds} once done, or
-** nil, kind, message for a transport failure (kind: connect, dns, timeout,
-** tls, toobig, nomem, transport).
+** nil, kind, message, sent for a transport failure (kind: connect, dns,
+** timeout, tls, toobig, nomem, closed, transport; sent: false only when no
+** byte of the request was written). Once: the transfer's memory is freed as
+** soon as its result is in Lua, so memory tracks what the script holds.
 */
 static int xfer_response(lua_State *L) {
   lxfer *lx = check_xfer(L);
   if (!fc_xfer_done(lx->x)) return luaL_error(L, "transfer: still running");
   fc_http_response *r = fc_xfer_response(lx->x);
+  int nres;
   if (r->error) {
     luaL_pushfail(L);
     lua_pushstring(L, fc_http_error_name(r->error));
     lua_pushstring(L, r->message);
-    return 3;
+    lua_pushboolean(L, r->sent);
+    nres = 4;
+  } else {
+    lua_createtable(L, 0, 4);
+    lua_pushinteger(L, r->status);
+    lua_setfield(L, -2, "status");
+    push_headers(L, &r->headers);
+    lua_setfield(L, -2, "headers");
+    push_buf(L, &r->body);
+    lua_setfield(L, -2, "body");
+    lua_pushnumber(L, r->seconds);
+    lua_setfield(L, -2, "seconds");
+    nres = 1;
   }
-  lua_createtable(L, 0, 4);
-  lua_pushinteger(L, r->status);
-  lua_setfield(L, -2, "status");
-  push_headers(L, &r->headers);
-  lua_setfield(L, -2, "headers");
-  push_buf(L, &r->body);
-  lua_setfield(L, -2, "body");
-  lua_pushnumber(L, r->seconds);
-  lua_setfield(L, -2, "seconds");
-  return 1;
+  lx->timing = r->timing;
+  fc_xfer_free(lx->x);
+  lx->x = NULL;
+  lx->taken = 1;
+  return nres;
 }
 
 /*
 ** transfer:timing(): where the time of an ended transfer went, whether it
-** succeeded or not: {dns, connect, tls, first_byte, total} in seconds from
+** succeeded or not, before or after its response was taken: {dns, connect, tls, first_byte, total} in seconds from
 ** its start, bytes_sent and bytes_received (headers and bodies on the wire),
 ** ended_at (seconds since the epoch). Never any header or body content.
 */
 static int xfer_timing(lua_State *L) {
-  lxfer *lx = check_xfer(L);
-  if (!fc_xfer_done(lx->x)) return luaL_error(L, "transfer: still running");
-  const fc_http_timing *t = &fc_xfer_response(lx->x)->timing;
+  lxfer *lx = luaL_checkudata(L, 1, XFER_MT);
+  const fc_http_timing *t = &lx->timing;
+  if (!lx->taken) {
+    if (!fc_xfer_done(check_xfer(L)->x)) return luaL_error(L, "transfer: still running");
+    t = &fc_xfer_response(lx->x)->timing;
+  }
   lua_createtable(L, 0, 8);
 #define NUM(field) lua_pushnumber(L, t->field); lua_setfield(L, -2, #field)
   NUM(dns); NUM(connect); NUM(tls); NUM(first_byte); NUM(total);
@@ -507,6 +598,7 @@ static const luaL_Reg xfer_methods[] = {
     {"timing", xfer_timing}, {NULL, NULL}};
 static const luaL_Reg xfer_meta[] = {
     {"__index", NULL}, {"__gc", xfer_gc}, {"__close", xfer_gc}, {NULL, NULL}};
+static const luaL_Reg box_meta[] = {{"__gc", box_gc}, {NULL, NULL}};
 
 static const luaL_Reg funcs[] = {
     {"hmac_sha1", l_hmac_sha1},
@@ -531,6 +623,9 @@ static void new_class(lua_State *L, const char *name, const luaL_Reg *meta,
 int luaopen_fc_core(lua_State *L) {
   new_class(L, HTTP_MT, http_meta, http_methods);
   new_class(L, XFER_MT, xfer_meta, xfer_methods);
+  luaL_newmetatable(L, BOX_MT);
+  luaL_setfuncs(L, box_meta, 0);
+  lua_pop(L, 1);
   luaL_newlib(L, funcs);
   return 1;
 }

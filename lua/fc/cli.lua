@@ -31,7 +31,7 @@ M.SUBCOMMANDS = {"invoke", "task", "help", "serve"}
 -- Host options (src/fcrun.c parses them); listed here for help and
 -- suggestions only.
 M.HOST_OPTIONS = {"--endpoint", "--region", "--account-id", "--profile", "--timeout", "--local",
-  "--verbose", "--dry-run", "--quiet", "--stats", "--trace", "--help", "--version", "-e", "-v", "-q"}
+  "--cacert", "--verbose", "--dry-run", "--quiet", "--stats", "--trace", "--help", "--version", "-e", "-v", "-q"}
 
 -- ---- help -----------------------------------------------------------------
 
@@ -52,7 +52,9 @@ options (before or after a subcommand):
   --region REGION     region id (default $ALIBABA_CLOUD_REGION_ID)
   --account-id ID     account id (default $ALIBABA_CLOUD_ACCOUNT_ID, $FC_ACCOUNT_ID)
   --profile NAME      credentials profile (~/.aliyun/config.json, ~/.alibabacloud/credentials)
-  --timeout SECONDS   default timeout of each request (default 60)
+  --timeout SECONDS   default timeout of each request (default 60, at most 604800)
+  --cacert FILE       CA bundle to verify HTTPS endpoints with (default
+                      $CURL_CA_BUNDLE, $SSL_CERT_FILE, then the system's)
   --local DIR         run against an emulator of DIR's functions, started in-process
   -v, --verbose       each request once on stderr: method, path, status, request id, time
   --dry-run           print each signed request (secrets redacted) instead of sending it
@@ -282,7 +284,7 @@ end
 -- so no number loses digits), else a string, else base64.
 local function body_json(body)
   if body == "" then return '""' end
-  if pcall(json.decode, body) then return one_line(body) end
+  if json.decode(body) ~= nil then return one_line(body) end
   if utf8.len(body) then return json.encode(body) end
   return json.encode(fc.base64.encode(body)), "base64"
 end
@@ -340,8 +342,13 @@ local function read_file(cmd, flag, path)
     f, err = io.open(path, "rb")
     if not f then usage(cmd, "cannot read " .. flag .. ": " .. err) end
   end
-  local s = f:read("a")
+  -- a directory, or a read error, never becomes an empty payload
+  local s, rerr = f:read("a")
   if f ~= io.stdin then f:close() end
+  if not s then
+    usage(cmd, string.format("cannot read %s: %s: %s", flag, path == "-" and "standard input" or path,
+      tostring(rerr or "read error")))
+  end
   return s
 end
 

@@ -23,8 +23,17 @@ local OPTIONS = {
   access_key_id = "string", access_key_secret = "string", security_token = "string",
   timeout = "number", connect_timeout = "number", verbose = "boolean", dry_run = "boolean",
   user_agent = "string", max_response = "number", max_connections = "number",
-  retry = "retry",
+  retry = "retry", ca_file = "string",
 }
+local MAX_TIMEOUT = 604800 -- 7 days: curl's bound, far past any FC timeout
+
+-- A timeout in seconds: positive and finite (at most 7 days).
+function M.check_timeout(fn, name, v)
+  if not (v > 0 and v <= MAX_TIMEOUT) then
+    Error.invalid(fn, "%s must be positive and at most %d seconds, got %s", name,
+      MAX_TIMEOUT, tostring(v))
+  end
+end
 
 local function check_options(fn, opts)
   if opts == nil then return {} end
@@ -36,7 +45,15 @@ local function check_options(fn, opts)
       retry.check(fn, v)
     else
       if type(v) ~= want then Error.invalid(fn, "option '%s' must be a %s, got %s", k, want, type(v)) end
-      if want == "number" and not (v > 0) then Error.invalid(fn, "option '%s' must be positive", k) end
+      if k == "max_response" then
+        if not (math.tointeger(v) and v >= 1) then
+          Error.invalid(fn, "option 'max_response' must be a whole number of bytes, at least 1, got %s", tostring(v))
+        end
+      elseif k == "max_connections" then
+        if not (v > 0) then Error.invalid(fn, "option '%s' must be positive", k) end
+      elseif want == "number" then
+        M.check_timeout(fn, "option '" .. k .. "'", v)
+      end
     end
   end
   if opts.max_connections and math.type(opts.max_connections) ~= "integer" then
@@ -62,7 +79,8 @@ local function parse_endpoint(url)
     Error.invalid("client", "endpoint '%s' must use http or https", url)
   end
   local authority, base = rest:match("^([^/?#]+)(/?[^?#]*)$")
-  if not authority or authority:find("@", 1, true) then
+  if not authority or not authority:match("^[%w._~%-]+$") and not authority:match("^[%w._~%-]+:%d+$")
+     and not authority:match("^%[[%x:.]+%]:?%d*$") or base:find("[%c ]") then
     Error.invalid("client", "endpoint '%s' is not of the form [http[s]://]host[:port][/path]", url)
   end
   return scheme, authority, (base:gsub("/+$", ""))
@@ -97,6 +115,33 @@ function Client:endpoint()
   return self.scheme, self.authority, self.base
 end
 
+-- The CA bundle: the ca_file option (fcrun --cacert), else CURL_CA_BUNDLE,
+-- else SSL_CERT_FILE, else the system's. Verification itself is never off.
+function Client:ca_file()
+  if self.ca ~= nil then return self.ca or nil end
+  local o = self.opts
+  local path, from = o.ca_file, "option ca_file"
+  if not path then
+    for _, var in ipairs{"CURL_CA_BUNDLE", "SSL_CERT_FILE"} do
+      local v = os.getenv(var)
+      if v and v ~= "" then path, from = v, var; break end
+    end
+  end
+  if path then
+    local f, err = io.open(path, "rb")
+    local ok = f and f:read(0)
+    if f then f:close() end
+    if not ok then
+      local e = Error.new{kind = from == "option ca_file" and "invalid" or "config",
+        message = string.format("the CA file from %s cannot be read: %s", from,
+          err or (path .. ": not a readable file"))}
+      error(e, 0)
+    end
+  end
+  self.ca = path or false
+  return path
+end
+
 -- The current credentials, asked for per request: cheap while they are
 -- fresh, refreshed by their source before they expire.
 function Client:credentials()
@@ -105,12 +150,34 @@ function Client:credentials()
   return self.creds
 end
 
-local function check_header_value(fn, name, v)
+-- A header name is an HTTP token; a value is one line with no NUL. Anything
+-- else could put another header line on the wire.
+local function check_header(fn, name, v)
+  if type(name) ~= "string" then Error.invalid(fn, "header names must be strings") end
+  if not name:match("^[%w!#$%%&'*+.^_`|~-]+$") then
+    Error.invalid(fn, "header name '%s' is invalid: use letters, digits and - (no spaces, ':', CR or LF)",
+      (name:gsub("%c", "?")))
+  end
   if type(v) ~= "string" then
     Error.invalid(fn, "header '%s' must be a string, got %s", name, type(v))
   end
-  if v:find("[\r\n]") then
-    Error.invalid(fn, "header '%s' holds a CR or LF; header values must be one line", name)
+  if v:find("[\r\n%z]") then
+    Error.invalid(fn, "header '%s' holds a CR or LF or a NUL byte; header values must be one line of text", name)
+  end
+end
+
+-- The method goes on the request line: upper-case letters only.
+local function check_method(fn, m)
+  if type(m) ~= "string" or not m:match("^%a+$") then
+    Error.invalid(fn, "method must be a word such as GET or POST, got '%s'", (tostring(m):gsub("%c", "?")))
+  end
+  return m:upper()
+end
+
+-- Credentials become header text: one line, no NUL, whatever file they came from.
+local function check_credential(what, v)
+  if v ~= nil and (type(v) ~= "string" or v:find("[%c]")) then
+    Error.invalid("client", "the %s holds a control character (CR, LF, NUL...); check where it came from", what)
   end
 end
 
@@ -122,10 +189,10 @@ function M.sign(t)
   if type(t.access_key_id) ~= "string" or type(t.access_key_secret) ~= "string" then
     Error.invalid("sign", "access_key_id and access_key_secret are required strings")
   end
+  local method = check_method("sign", t.method or "GET")
   local headers = {}
   for k, v in pairs(t.headers or {}) do
-    if type(k) ~= "string" then Error.invalid("sign", "header names must be strings") end
-    check_header_value("sign", k, v)
+    check_header("sign", k, v)
     headers[k:lower()] = v
   end
   if t.host then headers.host = t.host end
@@ -139,7 +206,7 @@ function M.sign(t)
     headers["x-acs-accesskey-id"] = t.access_key_id
   end
   local s = core.sign{
-    method = (t.method or "GET"):upper(), path = t.path or "/", query = t.query,
+    method = method, path = t.path or "/", query = t.query,
     headers = headers, payload_hash = headers["x-acs-content-sha256"],
     access_key_id = t.access_key_id, access_key_secret = t.access_key_secret,
   }
@@ -159,27 +226,52 @@ end
 
 local REDACT = {["x-acs-security-token"] = true}
 
+-- A signed request can be replayed for 15 minutes: printed, the signature is hidden.
+local function redact_signature(v)
+  return (v:gsub("Signature=%x+", "Signature=<redacted>"))
+end
+
 -- Verbose and dry-run lines go to stderr; secrets never do.
 local function note(fmt, ...)
   io.stderr:write("fcrun: ", string.format(fmt, ...), "\n")
 end
 
+-- A field of an FC error body, as text: strings and numbers only (JSON null
+-- and tables are ignored), so that any body gives a readable fc.Error.
+local function text_field(doc, ...)
+  for _, k in ipairs{...} do
+    local v = doc[k]
+    if type(v) == "string" and v ~= "" then return v end
+    if math.type(v) == "integer" then return tostring(v) end
+  end
+end
+
 local function service_error(method, path, resp, raw)
   local body = resp.body
   local code, message, rid
-  local ok, doc = pcall(json.decode, body)
-  if ok and type(doc) == "table" then
-    code = doc.Code or doc.code or doc.ErrorCode or doc.errorCode
-    message = doc.Message or doc.message or doc.ErrorMessage or doc.errorMessage
-    rid = doc.RequestId or doc.requestId
+  local doc = json.decode(body)
+  if type(doc) == "table" then
+    code = text_field(doc, "Code", "code", "ErrorCode", "errorCode")
+    message = text_field(doc, "Message", "message", "ErrorMessage", "errorMessage")
+    rid = text_field(doc, "RequestId", "requestId")
   end
+  code = code and not code:match("^%d+$") and code or ("HTTP" .. resp.status)
   rid = resp.headers["x-fc-request-id"] or rid
   if not message then
-    message = #body > 0 and (#body > 512 and body:sub(1, 512) .. "..." or body) or "(empty body)"
+    message = #body > 0 and body or "(empty body)"
   end
-  return Error.new{kind = "service", status = resp.status, code = code and tostring(code) or
-    ("HTTP" .. resp.status), message = tostring(message), request_id = rid,
-    where = method .. " " .. path, headers = resp.headers, body = raw and body or nil, sent = true}
+  local status = resp.status
+  if status < 200 or status >= 300 or status == 204 then
+    if status >= 300 and status < 400 then
+      message = string.format("a %d redirect to %s; signed requests are never redirected (%s)",
+        status, resp.headers.location or "(no location)", message)
+    elseif status < 400 then
+      message = string.format("an unexpected HTTP %d answer for this operation (%s)", status, message)
+    end
+  end
+  return Error.new{kind = "service", status = status, code = code, message = message,
+    request_id = rid, where = method .. " " .. path, headers = resp.headers,
+    body = raw and body or nil, sent = true}
 end
 
 -- The slots that cap this client's requests in flight (and so its
@@ -218,11 +310,13 @@ function Client:attempt(r, creds, scheme, authority, path, opts)
     note("dry run: %s %s", r.method, url)
     for _, l in ipairs(lines) do
       local k = l:match("^([^:]+)"):lower()
-      note("  %s", REDACT[k] and (k .. ": <redacted>") or l)
+      note("  %s", REDACT[k] and (k .. ": <redacted>") or redact_signature(l))
     end
     note("  (%d body bytes)", r.body and #r.body or 0)
+    local shown = {}
+    for k, v in pairs(s.headers) do shown[k] = REDACT[k] and "<redacted>" or redact_signature(v) end
     return {dry_run = true, status = 0, headers = {}, body = "", seconds = 0, url = url,
-            request_headers = s.headers}
+            request_headers = shown}
   end
   local group = opts.group
   if group then group:acquire() end
@@ -231,8 +325,7 @@ function Client:attempt(r, creds, scheme, authority, path, opts)
   local started = sched.now()
   local ok, x = pcall(sched.pool().start, sched.pool(), {method = r.method, url = url,
     headers = lines, body = r.body, timeout = r.timeout or o.timeout or 60,
-    connect_timeout = o.connect_timeout or 10,
-    max_body = o.max_response and math.floor(o.max_response)})
+    connect_timeout = o.connect_timeout or 10, max_body = o.max_response, ca_file = self:ca_file()})
   if ok then sched.await(x) end
   slots:release()
   if group then group:release() end
@@ -241,10 +334,8 @@ function Client:attempt(r, creds, scheme, authority, path, opts)
   require("fc.stats").record{request = r, transfer = x, response = resp, error = kind}
   local where = r.method .. " " .. path
   if not resp then
-    if sent == nil then -- until the core says for itself
-      sent = not (kind == "dns" or msg:find("Failed to connect", 1, true))
-    end
     if o.verbose then note("%s -> %s error: %s", where, kind, msg) end
+    if kind == "tls" and self:ca_file() then msg = msg .. " (CA file " .. self:ca_file() .. ")" end
     return nil, Error.new{kind = "transport", code = kind, message = msg, where = where,
       sent = sent, retryable = false}
   end
@@ -252,7 +343,10 @@ function Client:attempt(r, creds, scheme, authority, path, opts)
     note("%s -> %d [%s] %.1f ms", where, resp.status, resp.headers["x-fc-request-id"] or "-",
          resp.seconds * 1000)
   end
-  if resp.status >= 400 then
+  -- Only the answers FC gives this operation are results: anything else
+  -- (a redirect, 204, an error) is a service error that says what came back.
+  local expect = r.expect
+  if expect and not expect[resp.status] or not expect and (resp.status < 200 or resp.status >= 300) then
     local err = service_error(r.method, path, resp)
     return nil, err, group ~= nil and Error.throttled(err) and group:throttled(started)
   end
@@ -270,8 +364,12 @@ function Client:send(r)
   local o = self.opts
   local scheme, authority, base = self:endpoint()
   local creds = self:credentials()
+  check_credential("access key id", creds.access_key_id)
+  check_credential("access key secret", creds.access_key_secret)
+  check_credential("security token", creds.security_token)
+  self:ca_file()
   local headers = {["x-acs-action"] = r.action}
-  for k, v in pairs(r.headers or {}) do headers[k:lower()] = v end
+  for k, v in pairs(r.headers or {}) do check_header("request", k, v); headers[k:lower()] = v end
   if r.body and r.content_type and not headers["content-type"] then
     headers["content-type"] = r.content_type
   end
@@ -312,8 +410,8 @@ end
 local function decode_body(resp)
   local ct = resp.headers["content-type"] or ""
   if #resp.body > 0 and (ct:find("json", 1, true) or ct == "") then
-    local ok, v = pcall(json.decode, resp.body)
-    if ok then return v end
+    local v = json.decode(resp.body)
+    if v ~= nil then return v end
   end
   return resp.body
 end
@@ -332,9 +430,9 @@ function Client:request(t)
   if body ~= nil and type(body) ~= "string" then
     Error.invalid("request", "body must be a string or a table, got %s", type(body))
   end
-  for k, v in pairs(t.headers or {}) do check_header_value("request", k, v) end
+  for k, v in pairs(t.headers or {}) do check_header("request", k, v) end
   if t.retry ~= nil then retry.check("request", t.retry) end
-  local method = (t.method or "GET"):upper()
+  local method = check_method("request", t.method or "GET")
   local idempotent = t.idempotent
   if idempotent == nil then idempotent = method == "GET" or method == "HEAD" end
   local resp = self:send{method = method, path = t.path, query = t.query, headers = t.headers,
@@ -362,10 +460,10 @@ function Result.__index(r, k)
   return report
 end
 function Result:json()
-  local ok, v = pcall(json.decode, self.body)
-  if not ok then
+  local v, err = json.decode(self.body)
+  if v == nil then
     error(Error.new{kind = "invalid", message = "fc.Result:json: the body is not JSON (" ..
-      tostring(v) .. ")", request_id = self.request_id}, 2)
+      tostring(err) .. ")", request_id = self.request_id}, 2)
   end
   return v
 end
@@ -423,7 +521,7 @@ function Client:invoke(name, payload, opts)
     if not opts.async then Error.invalid("invoke", "task_id needs async = true") end
     M.check_task_id("invoke", opts.task_id)
   end
-  if opts.timeout and not (opts.timeout > 0) then Error.invalid("invoke", "timeout must be positive") end
+  if opts.timeout then M.check_timeout("invoke", "timeout", opts.timeout) end
   local body
   if type(payload) == "table" then
     local ok, s = pcall(json.encode, payload)
@@ -444,7 +542,7 @@ function Client:invoke(name, payload, opts)
     if type(k) ~= "string" or not k:lower():match("^x%-fc%-[%w-]+$") then
       Error.invalid("invoke", "extra header '%s' must be named x-fc-*", tostring(k))
     end
-    check_header_value("invoke", k, v)
+    check_header("invoke", k, v)
     headers[k:lower()] = v
   end
   headers["x-fc-invocation-type"] = opts.async and "Async" or "Sync"
@@ -460,6 +558,7 @@ function Client:invoke(name, payload, opts)
     body = body or "", content_type = body and "application/octet-stream" or nil,
     action = "InvokeFunction", timeout = opts.timeout, retry = opts.retry,
     idempotent = opts.idempotent or keyed,
+    expect = opts.async and {[202] = true} or {[200] = true},
     on_conflict = keyed and function(err)
       if err.code ~= "AsyncTaskAlreadyExists" then return nil end
       return {status = 202, body = "", seconds = 0, headers = {["x-fc-async-task-id"] = opts.task_id,
@@ -476,8 +575,8 @@ function Client:invoke(name, payload, opts)
     r.log = core.unbase64(h["x-fc-log-result"]) -- nil if FC sent something else
   end
   if r.error_type then
-    local ok, v = pcall(json.decode, r.body)
-    r.error = ok and v or r.body
+    local v = json.decode(r.body)
+    r.error = v == nil and r.body or v
   end
   return r
 end

@@ -270,8 +270,8 @@ end
 local function cli_profile(path, profile, tried)
   local text = read_file(path, "~/.aliyun/config.json", tried)
   if not text then return nil end
-  local ok, doc = pcall(json.decode, text)
-  if not ok or type(doc) ~= "table" then
+  local doc = json.decode(text)
+  if type(doc) ~= "table" then
     tried[#tried + 1] = path .. ": not valid JSON"
     return nil
   end

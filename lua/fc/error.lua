@@ -1,8 +1,11 @@
 -- fc.Error: what a failed call raises. A table with kind, status, code,
 -- message, request_id, sent, attempts and retryable, whose tostring reads like
 --   FunctionNotFound (HTTP 404): function 'x' does not exist. [request 1-...]
--- kinds: "service" (FC answered >= 400), "transport" (no usable answer:
--- code is connect, dns, timeout, tls, toobig, nomem or transport),
+-- kinds: "service" (FC answered, but not with a result: >= 400, or an
+-- answer FC does not give the operation, such as a redirect or 204),
+-- "transport" (no usable answer: code is connect, dns, timeout, tls,
+-- toobig, nomem, closed or transport; `sent` is false only when no byte of
+-- the request was written, so true means the function may have run),
 -- "invalid" (bad arguments, nothing was sent), "config" (no credentials,
 -- no endpoint), "timeout" (a deadline the script set passed: fc.wait),
 -- "cancelled" (an fc.map item never started: fail_fast).
@@ -36,17 +39,23 @@ function Error.safe_to_retry(e, idempotent)
   return false
 end
 
+local SHOWN = 2048 -- bytes of a message tostring shows; err.message keeps it all
+
 function Error.__tostring(e)
   local s
-  if e.kind == "service" then
-    s = string.format("%s (HTTP %d): %s", e.code or "Error", e.status or 0, e.message or "")
-  elseif e.kind == "transport" then
-    s = string.format("%s error: %s", e.code or "transport", e.message or "")
-  else
-    s = e.message or "error"
+  local m = tostring(e.message or "")
+  if #m > SHOWN then
+    m = m:sub(1, SHOWN) .. string.format("... (%d bytes; the whole in err.message)", #m)
   end
-  if e.request_id then s = s .. " [request " .. e.request_id .. "]" end
-  if e.where then s = s .. " (" .. e.where .. ")" end
+  if e.kind == "service" then
+    s = string.format("%s (HTTP %s): %s", tostring(e.code or "Error"), tostring(e.status or 0), m)
+  elseif e.kind == "transport" then
+    s = string.format("%s error: %s", tostring(e.code or "transport"), m)
+  else
+    s = m ~= "" and m or "error"
+  end
+  if e.request_id then s = s .. " [request " .. tostring(e.request_id) .. "]" end
+  if e.where then s = s .. " (" .. tostring(e.where) .. ")" end
   return s
 end
 

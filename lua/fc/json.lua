@@ -25,8 +25,15 @@ local function fix(v)
   return v
 end
 
+-- decode(s) -> value, or nil and a message for text that is not JSON (as
+-- the other decoders do: bad input is data, not a program error).
 function json.decode(s)
-  return fix(cjson.decode(s))
+  if type(s) ~= "string" then
+    error("bad argument #1 to 'decode' (string expected, got " .. type(s) .. ")", 2)
+  end
+  local ok, v = pcall(cjson.decode, s)
+  if not ok then return nil, (tostring(v):gsub("^.-: ", "", 1)) end
+  return fix(v)
 end
 
 return json

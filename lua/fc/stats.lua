@@ -35,8 +35,8 @@ local attempts = setmetatable({}, {__mode = "k"}) -- request table -> attempts s
 
 -- FC's error code from an error body, in any of its casings (FC-PROTOCOL §6).
 local function error_code(body, status)
-  local ok, doc = pcall(json.decode, body or "")
-  if ok and type(doc) == "table" then
+  local doc = json.decode(body or "")
+  if type(doc) == "table" then
     local code = doc.Code or doc.code or doc.ErrorCode or doc.errorCode
     if code then return tostring(code) end
   end

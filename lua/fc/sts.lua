@@ -74,8 +74,7 @@ local function session(doc, what)
 end
 
 local function decode(body)
-  local ok, doc = pcall(json.decode, body)
-  if ok then return doc end
+  return (json.decode(body))
 end
 
 -- STS's answer to a failed call, as one line: "Code: Message [request id]".

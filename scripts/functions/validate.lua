@@ -4,8 +4,8 @@
 local json = require("fc").json -- cjson, with integers kept integers
 
 return function(event, ctx)
-  local ok, order = pcall(json.decode, event)
-  if not ok or type(order) ~= "table" then error("event is not a JSON object") end
+  local order = json.decode(event)
+  if type(order) ~= "table" then error("event is not a JSON object") end
   print("validating order " .. tostring(order.id))
   if type(order.quantity) ~= "number" or order.quantity <= 0 then
     error(string.format("order %s: quantity must be a positive number", tostring(order.id)))

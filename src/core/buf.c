@@ -26,12 +26,13 @@ void fc_buf_reset(fc_buf *b) {
 ** max + 1, so a buffer near its bound does not over-allocate.
 */
 int fc_buf_reserve(fc_buf *b, size_t n) {
-  if (n > b->max || b->len > b->max - n) return FC_ETOOBIG;
+  /* len + n + 1 must fit in a size_t as well as under the bound */
+  if (n > b->max || b->len > b->max - n || b->len + n == SIZE_MAX) return FC_ETOOBIG;
   size_t need = b->len + n + 1;
   if (need <= b->cap) return FC_OK;
   size_t cap = b->cap ? b->cap : 64;
   while (cap < need) cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-  if (cap > b->max + 1) cap = b->max + 1;
+  if (b->max < SIZE_MAX && cap > b->max + 1) cap = b->max + 1; /* never below need */
   char *p = realloc(b->data, cap);
   if (!p) return FC_ENOMEM;
   b->data = p;

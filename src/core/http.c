@@ -8,6 +8,7 @@
 
 struct fc_http {
   CURLM *multi;
+  CURLSH *share;    /* TLS sessions and DNS, shared by every transfer */
   fc_xfer *running; /* doubly linked list of transfers in the multi handle */
   char *noproxy;    /* no_proxy from the environment, plus loopback */
 };
@@ -19,15 +20,18 @@ struct fc_xfer {
   char *body;
   void *user;
   int done;
+  int attempts;     /* times curl was about to write the request */
+  int refused;      /* a re-send was refused */
+  int headers_done; /* the blank line that ends the final header block came */
   fc_xfer *prev, *next;
   fc_http_response resp;
   char errbuf[CURL_ERROR_SIZE];
 };
 
 const char *fc_http_error_name(int err) {
-  static const char *const names[] = {"ok",  "connect", "dns",    "timeout",
-                                      "tls", "toobig",  "nomem", "transport"};
-  return err >= 0 && err <= FC_HTTP_OTHER ? names[err] : "transport";
+  static const char *const names[] = {"ok",  "connect", "dns",    "timeout",  "tls",
+                                      "toobig", "nomem", "transport", "closed"};
+  return err >= 0 && err <= FC_HTTP_CLOSED ? names[err] : "transport";
 }
 
 /*
@@ -53,7 +57,11 @@ fc_http *fc_http_new(void) {
   if (!h) return NULL;
   h->noproxy = noproxy_list();
   h->multi = h->noproxy ? curl_multi_init() : NULL;
-  if (!h->multi) {
+  h->share = h->multi ? curl_share_init() : NULL;
+  if (!h->share || curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) ||
+      curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS)) {
+    curl_share_cleanup(h->share);
+    curl_multi_cleanup(h->multi);
     free(h->noproxy);
     free(h);
     return NULL;
@@ -68,10 +76,11 @@ static void unlink_xfer(fc_xfer *x) {
   x->prev = x->next = NULL;
 }
 
-/* Takes x out of the multi handle; it keeps its response. */
+/* Takes x out of the multi handle and the share; it keeps its response. */
 static void detach(fc_xfer *x) {
   if (!x->http) return;
   curl_multi_remove_handle(x->http->multi, x->easy);
+  curl_easy_setopt(x->easy, CURLOPT_SHARE, (CURLSH *)NULL);
   unlink_xfer(x);
   x->http = NULL;
 }
@@ -80,6 +89,7 @@ void fc_http_free(fc_http *h) {
   if (!h) return;
   while (h->running) detach(h->running); /* owners free their transfers */
   curl_multi_cleanup(h->multi);
+  curl_share_cleanup(h->share);
   free(h->noproxy);
   free(h);
 }
@@ -104,9 +114,13 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
   size_t len = size * n;
   if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
     fc_buf_reset(&x->resp.headers);
+    x->headers_done = 0;
     return len;
   }
-  if (len <= 2) return len; /* the blank line */
+  if (len <= 2) { /* the blank line */
+    x->headers_done = 1;
+    return len;
+  }
   size_t at = x->resp.headers.len;
   int rc = fc_buf_add(&x->resp.headers, p, len);
   if (rc) {
@@ -118,16 +132,18 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
   return len;
 }
 
-static int classify(CURLcode rc) {
+/* What a curl error means for us; sent: a request byte was written. */
+static int classify(CURLcode rc, int sent) {
   switch (rc) {
     case CURLE_OK: return FC_HTTP_OK;
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY: return FC_HTTP_DNS;
     case CURLE_OPERATION_TIMEDOUT: return FC_HTTP_TIMEOUT;
-    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_CONNECT: return FC_HTTP_CONNECT;
     case CURLE_GOT_NOTHING:
     case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR: return FC_HTTP_CONNECT;
+    case CURLE_RECV_ERROR:
+    case CURLE_PARTIAL_FILE: return sent ? FC_HTTP_CLOSED : FC_HTTP_CONNECT;
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CERTPROBLEM:
@@ -136,6 +152,23 @@ static int classify(CURLcode rc) {
     case CURLE_FILESIZE_EXCEEDED: return FC_HTTP_TOOBIG;
     default: return FC_HTTP_OTHER;
   }
+}
+
+/*
+** Called by curl each time it is about to write the request: once, unless
+** a reused connection died and curl wants to send it again on another. That
+** is allowed only when no byte of the request was written (request_size
+** counts every byte handed to the socket, over all attempts).
+*/
+static int on_prereq(void *ud, char *ip, char *local_ip, int port, int local_port) {
+  (void)ip, (void)local_ip, (void)port, (void)local_port;
+  fc_xfer *x = ud;
+  long written = 0;
+  if (x->attempts++ == 0) return CURL_PREREQFUNC_OK;
+  if (curl_easy_getinfo(x->easy, CURLINFO_REQUEST_SIZE, &written) == CURLE_OK && written == 0)
+    return CURL_PREREQFUNC_OK;
+  x->refused = 1;
+  return CURL_PREREQFUNC_ABORT;
 }
 
 void fc_xfer_free(fc_xfer *x) {
@@ -167,6 +200,9 @@ static int setup(fc_xfer *x, const fc_http_request *req, const char *noproxy) {
   SET(CURLOPT_WRITEDATA, (void *)x);
   SET(CURLOPT_HEADERFUNCTION, on_header);
   SET(CURLOPT_HEADERDATA, (void *)x);
+  SET(CURLOPT_PREREQFUNCTION, on_prereq);
+  SET(CURLOPT_PREREQDATA, (void *)x);
+  SET(CURLOPT_SHARE, x->http->share);
   SET(CURLOPT_TCP_KEEPALIVE, 1L);
   SET(CURLOPT_TCP_KEEPIDLE, 30L);
   SET(CURLOPT_TCP_KEEPINTVL, 15L);
@@ -174,6 +210,7 @@ static int setup(fc_xfer *x, const fc_http_request *req, const char *noproxy) {
   SET(CURLOPT_NOPROXY, noproxy);
   SET(CURLOPT_SSL_VERIFYPEER, 1L);
   SET(CURLOPT_SSL_VERIFYHOST, 2L);
+  if (req->ca_file) SET(CURLOPT_CAINFO, req->ca_file);
   SET(CURLOPT_TIMEOUT_MS, req->timeout_ms);
   SET(CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
   SET(CURLOPT_HTTPHEADER, x->headers);
@@ -216,18 +253,20 @@ fc_xfer *fc_http_start(fc_http *h, const fc_http_request *req, void *user, int *
     if (!(l = curl_slist_append(x->headers, "Content-Type:"))) goto fail;
     x->headers = l;
   }
+  x->http = h; /* for setup; linked below */
   if ((*err = setup(x, req, h->noproxy))) goto fail;
   if (curl_multi_add_handle(h->multi, x->easy) != CURLM_OK) {
     *err = FC_EINVAL;
     goto fail;
   }
-  x->http = h;
   x->next = h->running;
   if (h->running) h->running->prev = x;
   h->running = x;
   *err = FC_OK;
   return x;
 fail:
+  if (x->easy) curl_easy_setopt(x->easy, CURLOPT_SHARE, (CURLSH *)NULL);
+  x->http = NULL; /* not in the multi handle: nothing to detach */
   fc_xfer_free(x);
   return NULL;
 }
@@ -255,16 +294,29 @@ static void record_timing(CURL *e, fc_http_timing *t) {
 /* Records how x ended and takes it out of the multi handle. */
 static void finish(fc_xfer *x, CURLcode rc) {
   fc_http_response *r = &x->resp;
-  long status = 0;
+  long status = 0, written = 0;
   double secs = 0;
   curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME, &secs);
+  curl_easy_getinfo(x->easy, CURLINFO_REQUEST_SIZE, &written);
   r->status = status;
   r->seconds = secs;
   record_timing(x->easy, &r->timing);
+  r->sent = written > 0 || x->refused;
+  const char *msg = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
+  if (rc == CURLE_OK && !x->headers_done) {
+    rc = CURLE_RECV_ERROR; /* curl takes a response cut in its headers for a whole one */
+    msg = "the connection closed inside the response headers";
+  }
   if (rc != CURLE_OK) {
-    if (r->error == FC_HTTP_OK) r->error = classify(rc); /* else our callback's */
-    const char *msg = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
+    if (r->error == FC_HTTP_OK) r->error = classify(rc, r->sent); /* else our callback's */
+    if (x->refused) {
+      r->error = FC_HTTP_CLOSED;
+      msg = "the connection closed after the request was written, before any answer; "
+            "not sent again, as the server may have acted on it";
+    }
+    /* curl reports a header line past its bound (100 KB) as out of memory */
+    if (rc == CURLE_OUT_OF_MEMORY && !x->headers_done) r->error = FC_HTTP_TOOBIG;
     if (r->error == FC_HTTP_TOOBIG) msg = "response larger than its limit";
     snprintf(r->message, sizeof r->message, "%s", msg);
     size_t n = strlen(r->message);

@@ -19,13 +19,15 @@
 /* How a transfer failed, before or instead of an HTTP status. */
 enum fc_http_error {
   FC_HTTP_OK = 0,
-  FC_HTTP_CONNECT,  /* refused, unreachable, reset before a response */
+  FC_HTTP_CONNECT,  /* refused, unreachable, or broken before any request byte was written */
   FC_HTTP_DNS,      /* host name not resolved */
   FC_HTTP_TIMEOUT,  /* connect or total timeout */
   FC_HTTP_TLS,      /* handshake or certificate */
   FC_HTTP_TOOBIG,   /* response past its bound */
   FC_HTTP_NOMEM,
-  FC_HTTP_OTHER
+  FC_HTTP_OTHER,    /* "transport": anything else (e.g. a malformed answer) */
+  FC_HTTP_CLOSED    /* closed or reset after the request was written, before a
+                       complete answer: the server may have acted on it */
 };
 const char *fc_http_error_name(int err); /* "connect", "timeout", ... */
 
@@ -39,6 +41,7 @@ typedef struct fc_http_request {
   long timeout_ms;         /* whole transfer; 0: none */
   long connect_timeout_ms; /* 0: curl's default */
   size_t max_body;         /* 0: FC_HTTP_MAX_BODY */
+  const char *ca_file;     /* CA bundle to verify the server with; NULL: the system's */
 } fc_http_request;
 
 /* Where a transfer's time went (curl's breakdown), for traces and stats:
@@ -57,6 +60,7 @@ typedef struct fc_http_response {
   fc_buf body;
   double seconds; /* total transfer time */
   int error;      /* enum fc_http_error */
+  int sent;       /* 0 only when no byte of the request was written */
   char message[256];
   fc_http_timing timing; /* set when the transfer ends, success or not */
 } fc_http_response;
@@ -77,6 +81,12 @@ int fc_http_poll(fc_http *h, int timeout_ms, void (*done)(fc_xfer *, void *), vo
 int fc_xfer_done(const fc_xfer *x);
 void *fc_xfer_user(const fc_xfer *x);
 fc_http_response *fc_xfer_response(fc_xfer *x);
+/*
+** A request is written at most once: curl would silently re-send it on a new
+** connection when a reused one dies before the answer; a transfer refuses
+** that (FC_HTTP_CLOSED, sent = 1) unless no byte of it had been written.
+** Whether to send it again is the caller's decision.
+*/
 void fc_xfer_free(fc_xfer *x); /* cancels it first when still running */
 
 #endif

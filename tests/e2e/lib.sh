@@ -10,6 +10,7 @@ PASSED=0
 FAILED=0
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/fcrun-e2e.XXXXXX")
 EMU_PID=""
+TLS_FRONT_PID=""
 # Under the sanitizers, reports go to files that finish() turns into failures:
 # an e2e test often ignores a child's stderr and exit status.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$WORK/sanitizer"
@@ -21,6 +22,7 @@ export TEST_KEY_ID="LTAItestkey0001"
 export TEST_KEY_SECRET="s3cr3t-test-secret-value-0001"
 
 cleanup() {
+  if [ -n "$TLS_FRONT_PID" ]; then kill "$TLS_FRONT_PID" 2>/dev/null; fi
   if [ -n "$EMU_PID" ]; then kill "$EMU_PID" 2>/dev/null; wait "$EMU_PID" 2>/dev/null; fi
   rm -rf "$WORK"
 }
@@ -59,13 +61,34 @@ start_emulator() {
   local i=0
   while [ $i -lt 100 ]; do
     ENDPOINT=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$log" | head -n 1)
-    [ -n "$ENDPOINT" ] && return 0
+    if [ -n "$ENDPOINT" ]; then
+      [ -n "${FC_E2E_TLS:-}" ] && tls_front
+      return 0
+    fi
     kill -0 "$EMU_PID" 2>/dev/null || break
     sleep 0.1
     i=$((i + 1))
   done
   echo "emulator did not start:"; cat "$log"
   exit 1
+}
+
+# tls_front: with FC_E2E_TLS=DIR (see tls.sh: DIR/good.crt, good.key, ca.crt),
+# puts a TLS front (tests/faults/server.py --upstream) before the emulator:
+# ENDPOINT becomes https://..., trusted through CURL_CA_BUNDLE.
+tls_front() {
+  local port=${ENDPOINT##*:} out="$WORK/tls-front.out" url="" i=0
+  : >"$out"
+  timeout 600 python3 "$(dirname "${BASH_SOURCE[0]}")/../faults/server.py" --log "$WORK/tls-front.log" \
+    --tls "$FC_E2E_TLS/good.crt" "$FC_E2E_TLS/good.key" --upstream "$port" >"$out" 2>&1 &
+  TLS_FRONT_PID=$!
+  while [ $i -lt 100 ] && [ -z "$url" ]; do
+    url=$(sed -n 's/^listening on \(https:[^ ]*\)$/\1/p' "$out"); sleep 0.1; i=$((i + 1))
+  done
+  [ -n "$url" ] || { echo "TLS front did not start:"; cat "$out"; exit 1; }
+  ENDPOINT=$url
+  export CURL_CA_BUNDLE="$FC_E2E_TLS/ca.crt"
+  echo "(the emulator over $ENDPOINT)"
 }
 
 # fc ARGS...: fcrun against the emulator with the test keys, bounded in time.

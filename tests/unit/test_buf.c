@@ -1,4 +1,5 @@
 /* The bounded buffer: growth, the hard limit, NUL termination. */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "buf.h"
@@ -43,9 +44,26 @@ static void steal_hands_over(void) {
   free(p);
 }
 
+/* Issue 7, defect 7: with max = SIZE_MAX, max + 1 wrapped to 0 and the
+** buffer was cut to nothing before being written (a heap overflow). */
+static void unbounded_is_overflow_safe(void) {
+  fc_buf b = FC_BUF_INIT(SIZE_MAX);
+  for (int i = 0; i < 100; i++) CHECK(fc_buf_adds(&b, "0123456789") == FC_OK);
+  CHECK(b.len == 1000 && b.cap > b.len && b.data[b.len] == '\0');
+  CHECK(fc_buf_reserve(&b, SIZE_MAX - b.len) == FC_ETOOBIG); /* len + n + 1 wraps */
+  CHECK(fc_buf_reserve(&b, SIZE_MAX) == FC_ETOOBIG);
+  CHECK(b.len == 1000);
+  fc_buf_free(&b);
+  fc_buf m = FC_BUF_INIT(SIZE_MAX - 1);
+  CHECK(fc_buf_add(&m, "abc", 3) == FC_OK && m.cap >= 4);
+  CHECK(fc_buf_reserve(&m, SIZE_MAX - 1) == FC_ETOOBIG);
+  fc_buf_free(&m);
+}
+
 int main(void) {
   RUN(grows_and_terminates);
   RUN(refuses_past_the_bound);
   RUN(steal_hands_over);
+  RUN(unbounded_is_overflow_safe);
   DONE();
 }

@@ -104,7 +104,7 @@ static int op_http(void) {
   fc_http *h = fc_http_new();
   if (!h) return FC_ENOMEM;
   const char *hdr[] = {"Host: 127.0.0.1:9", "x-acs-action: InvokeFunction"};
-  fc_http_request req = {"POST", "http://127.0.0.1:9/", hdr, 2, "body", 4, 1000, 1000, 0};
+  fc_http_request req = {"POST", "http://127.0.0.1:9/", hdr, 2, "body", 4, 1000, 1000, 0, NULL};
   int err = FC_OK;
   fc_xfer *x = fc_http_start(h, &req, NULL, &err);
   fc_xfer_free(x);
