@@ -24,6 +24,7 @@
 #include "encode.h"
 #include "host.h"
 #include "tasks.h"
+#include "util.h"
 #include "verify.h"
 
 #define OTHER_BODY_MAX (1u << 20) /* bodies of calls other than InvokeFunction */
@@ -59,13 +60,7 @@ typedef struct request {
 /* ------------------------------------------------------------------------ */
 
 /* "1-<8 hex of unix time>-<24 random hex>" */
-static void new_request_id(char *out, size_t cap) {
-  unsigned char r[12];
-  char hex[25];
-  if (fc_random(r, sizeof r) != FC_OK) memset(r, 0, sizeof r);
-  fc_hex(hex, r, sizeof r);
-  snprintf(out, cap, "1-%08lx-%s", (unsigned long)time(NULL) & 0xffffffffUL, hex);
-}
+static void new_request_id(char *out, size_t cap) { fc_random_id(out, cap, "1-", 12); }
 
 static void access_log(fc_emu *e, request *r, const char *method, const char *url, int status) {
   if (!e->verbose) return;

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "crypto.h"
+#include "util.h"
 #include "emu.h"
 
 static const char usage[] =
@@ -33,12 +33,7 @@ static const char usage[] =
 
 /* Random printable key material: n characters of [A-Za-z0-9]. */
 static int random_text(char *out, size_t n) {
-  static const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  unsigned char r[64];
-  if (n > sizeof r || fc_random(r, n) != 0) return -1;
-  for (size_t i = 0; i < n; i++) out[i] = alnum[r[i] % 62];
-  out[n] = '\0';
-  return 0;
+  return fc_random_text(out, n, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
 }
 
 static const char *env(const char *name) {
