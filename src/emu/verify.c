@@ -31,15 +31,16 @@ typedef struct nonce_entry {
 #define NIL UINT32_MAX
 
 /*
-** Entries live in a ring in arrival order (the oldest is evicted first when
-** the ring is full, and expired ones are pruned from its tail); a chained
-** hash table over the ring finds them. Everything is allocated once.
+** Entries live in a ring in arrival order; a chained hash table over the
+** ring finds them. Expired ones are pruned from the ring's tail; a nonce is
+** never forgotten inside its window. Everything is allocated once.
 */
 struct fc_nonce_store {
   pthread_mutex_t lock;
   nonce_entry *ring;
   uint32_t *buckets;
   size_t cap, nbuckets, head, count; /* head: oldest entry */
+  time_t compacted;                  /* when the ring was last compacted */
 };
 
 int fc_nonce_store_new(fc_nonce_store **out, size_t capacity) {
@@ -92,14 +93,34 @@ static void drop_oldest(fc_nonce_store *s) {
   s->count--;
 }
 
+/* Drops every expired entry, wherever it is (dates, hence expiries, do not
+** arrive in order), and relinks the rest: O(capacity), at most once a
+** second, only when the store is full. */
+static void compact(fc_nonce_store *s, time_t now) {
+  if (s->compacted == now) return;
+  s->compacted = now;
+  size_t k = 0;
+  for (size_t i = 0; i < s->count; i++) {
+    nonce_entry *e = &s->ring[(s->head + i) % s->cap];
+    if (e->expires >= now) s->ring[(s->head + k++) % s->cap] = *e;
+  }
+  s->count = k;
+  for (size_t i = 0; i < s->nbuckets; i++) s->buckets[i] = NIL;
+  for (size_t i = 0; i < k; i++) {
+    uint32_t idx = (uint32_t)((s->head + i) % s->cap);
+    uint32_t *bucket = &s->buckets[s->ring[idx].hash & (s->nbuckets - 1)];
+    s->ring[idx].next = *bucket;
+    *bucket = idx;
+  }
+}
+
 int fc_nonce_store_add(fc_nonce_store *s, const char *nonce, time_t expires, time_t now) {
   size_t n = strlen(nonce);
   uint64_t h = nonce_hash(nonce, n);
   uint16_t keep = (uint16_t)(n < NONCE_KEEP ? n : NONCE_KEEP);
   pthread_mutex_lock(&s->lock);
   while (s->count && s->ring[s->head].expires < now) drop_oldest(s);
-  uint32_t *bucket = &s->buckets[h & (s->nbuckets - 1)];
-  for (uint32_t i = *bucket; i != NIL; i = s->ring[i].next) {
+  for (uint32_t i = s->buckets[h & (s->nbuckets - 1)]; i != NIL; i = s->ring[i].next) {
     nonce_entry *e = &s->ring[i];
     if (e->hash == h && e->len == keep && memcmp(e->text, nonce, keep) == 0 &&
         e->expires >= now) {
@@ -107,7 +128,12 @@ int fc_nonce_store_add(fc_nonce_store *s, const char *nonce, time_t expires, tim
       return 1;
     }
   }
-  if (s->count == s->cap) drop_oldest(s);
+  if (s->count == s->cap) compact(s, now);
+  if (s->count == s->cap) {
+    pthread_mutex_unlock(&s->lock);
+    return FC_NONCE_FULL;
+  }
+  uint32_t *bucket = &s->buckets[h & (s->nbuckets - 1)];
   uint32_t idx = (uint32_t)((s->head + s->count) % s->cap);
   nonce_entry *e = &s->ring[idx];
   e->hash = h;
@@ -299,7 +325,12 @@ int fc_verify(const fc_verify_keys *keys, fc_nonce_store *nonces,
     return fail(err, 403, "SignatureNotMatch", "%s", SIG_MISMATCH);
   }
 
-  if (nonces && fc_nonce_store_add(nonces, nonce, t + FC_VERIFY_WINDOW, now) != 0)
+  int seen = nonces ? fc_nonce_store_add(nonces, nonce, t + FC_VERIFY_WINDOW, now) : 0;
+  if (seen == FC_NONCE_FULL)
+    return fail(err, 429, "ResourceExhausted",
+                "%s", "the emulator already remembers as many signature nonces as it can "
+                "within 15 minutes (to refuse replays); retry later");
+  if (seen)
     return fail(err, 403, "SignatureNonceUsed",
                 "the signature nonce '%.64s' has already been used within 15 minutes",
                 nonce);

@@ -244,9 +244,12 @@ static void nonce_store_bounds(void) {
     CHECK(fc_nonce_store_add(ns, n, 1000, 0) == 0);
   }
   CHECK(fc_nonce_store_add(ns, "n3", 1000, 0) == 1);
-  CHECK(fc_nonce_store_add(ns, "n16", 1000, 0) == 0); /* evicts n0, the oldest */
-  CHECK(fc_nonce_store_add(ns, "n0", 1000, 0) == 0);
+  /* full of live nonces: a new one is refused, none is forgotten */
+  CHECK(fc_nonce_store_add(ns, "n16", 1000, 0) == FC_NONCE_FULL);
+  CHECK(fc_nonce_store_add(ns, "n0", 1000, 0) == 1);
   CHECK(fc_nonce_store_add(ns, "n5", 1000, 0) == 1);
+  /* entries that expired out of arrival order make room too */
+  CHECK(fc_nonce_store_add(ns, "late", 1000, 999) == FC_NONCE_FULL);
   /* expired entries are pruned and no longer count */
   CHECK(fc_nonce_store_add(ns, "n5", 3000, 2000) == 0);
   /* long nonces are told apart by their whole length */
