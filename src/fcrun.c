@@ -321,7 +321,7 @@ int main(int argc, char **argv) {
       curl_global_cleanup();
       return EXIT_SCRIPT;
     }
-    fc_emu_config cfg = {o.local_dir, "127.0.0.1", 0, id, secret, NULL, o.verbose};
+    fc_emu_config cfg = {o.local_dir, "127.0.0.1", 0, id, secret, NULL, o.verbose, 0};
     if (fc_emu_start(&emu, &cfg, err, sizeof err)) {
       l_message(err);
       curl_global_cleanup();

@@ -55,8 +55,14 @@ int fc_nonce_store_add(fc_nonce_store *s, const char *nonce, time_t expires, tim
 /* Parses "yyyy-MM-ddTHH:mm:ssZ"; FC_EINVAL when it is not of that form. */
 int fc_verify_parse_date(const char *s, time_t *out);
 
-/* 0 when the request is genuine; else -1 with err filled in. The nonce is
-** recorded only once the signature holds. */
+/* Everything but the body, as soon as the headers are in: 0 when the
+** request is genuine (the signature covers x-acs-content-sha256); else -1
+** with err filled in. The nonce is recorded only once the signature holds. */
+int fc_verify_headers(const fc_verify_keys *keys, fc_nonce_store *nonces,
+                      const fc_verify_request *rq, time_t now, fc_verify_error *err);
+/* Then the body against the signed hash (hex): 0 when it matches. */
+int fc_verify_body(const char *hash, const void *body, size_t len, fc_verify_error *err);
+/* Both at once. */
 int fc_verify(const fc_verify_keys *keys, fc_nonce_store *nonces,
               const fc_verify_request *rq, time_t now, fc_verify_error *err);
 

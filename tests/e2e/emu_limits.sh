@@ -113,7 +113,7 @@ EOF
 
 # -- 8: the signature is checked before the body is read --------------------------
 host=${ENDPOINT#http://}
-out=$(timeout 10 python3 - "${host%:*}" "${host##*:}" <<'EOF'
+out=$(timeout 10 python3 - "${host%:*}" "${host##*:}" 2>&1 <<'EOF'
 import socket, sys, time
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
 s.sendall(b"POST /2023-03-30/functions/gen/invocations HTTP/1.1\r\nHost: x\r\n"
@@ -132,7 +132,7 @@ case "$out" in
 esac
 
 # -- 6: connections past --max-connections get an FC error, not a dropped socket ---
-out=$(timeout 20 python3 - "${host%:*}" "${host##*:}" <<'EOF'
+out=$(timeout 20 python3 - "${host%:*}" "${host##*:}" 2>&1 <<'EOF'
 import socket, sys
 idle = [socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5) for _ in range(8)]
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
