@@ -2,23 +2,21 @@
 --   fcrun --local scripts/functions scripts/async.lua [SECONDS]
 local fc = require "fc"
 
-local seconds = arg[1] or "1"
-local r = fc.invoke("report", seconds, {async = true})
-print("accepted: task " .. r.task_id .. " (HTTP " .. r.status .. ")")
+local seconds = tonumber(arg[1]) or 1
+local task = fc.invoke_async("report", tostring(seconds))
+print("accepted: " .. tostring(task) .. " [request " .. task.request_id .. "]")
 
--- Poll GetAsyncTask until the task reaches a final state.
-local final = {Succeeded = true, Failed = true, Stopped = true, Expired = true, Invalid = true}
-local task
-repeat
-  fc.sleep(0.2)
-  task = fc.request{method = "GET", action = "GetAsyncTask",
-                    path = "/2023-03-30/functions/report/async-tasks/" .. r.task_id}.body
-  print("status:   " .. task.status)
-until final[task.status]
+-- Poll (backing off from 0.1 s to 1 s) until a final state: Succeeded,
+-- Failed, Stopped, Expired or Invalid. Past the deadline, wait raises an
+-- fc.Error of kind "timeout" (fcrun exits with 5) and the task runs on.
+local rec = task:wait{timeout = seconds + 30, max_interval = 1}
+for _, ev in ipairs(rec.events or {}) do
+  print(string.format("  %-10s at %d", ev.status, ev.timestamp))
+end
 
-if task.status == "Succeeded" then
-  print("result:   " .. task.returnPayload)
+if rec.status == "Succeeded" then
+  print("result:   " .. rec.returnPayload .. " (" .. rec.durationMs .. " ms)")
 else
-  print("failed:   " .. tostring(task.taskErrorMessage))
+  print(rec.status .. ": " .. tostring(rec.taskErrorMessage))
   os.exit(1)
 end

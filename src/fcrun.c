@@ -236,22 +236,18 @@ static int push_args(lua_State *L, char **argv, int argc, int first) {
   return argc - first;
 }
 
-/* Runs every spawned task to its end; reports failures nobody waited for. */
+/*
+** Runs every spawned task to its end; reports the failures nobody waited
+** for (the first three in full) and tasks that can never finish.
+*/
 static int drain(lua_State *L) {
-  static const char code[] =
-      "local sched = require 'fc.sched'\n"
-      "local lost = sched.drain()\n"
-      "for _, t in ipairs(lost) do\n"
-      "  io.stderr:write('fcrun: a task failed and nobody waited for it: ',\n"
-      "                  tostring(t.results[1]), '\\n', t.results[2] or '', '\\n')\n"
-      "end\n"
-      "return #lost\n";
+  static const char code[] = "return require('fc.sched').report(io.stderr)";
   if (luaL_loadbufferx(L, code, sizeof code - 1, "=drain", "t") != LUA_OK) return EXIT_SCRIPT;
   int rc = docall(L, 0, 1, 1);
   if (rc) return rc;
-  int lost = (int)lua_tointeger(L, -1);
+  int problems = (int)lua_tointeger(L, -1);
   lua_pop(L, 1);
-  return lost ? EXIT_SCRIPT : 0;
+  return problems ? EXIT_SCRIPT : 0;
 }
 
 static int run(lua_State *L, const options *o, int argc, char **argv) {

@@ -12,7 +12,8 @@ local M = {
 }
 
 local KIND_EXIT = {invalid = M.EXIT_USAGE, service = M.EXIT_SERVICE,
-                   transport = M.EXIT_TRANSPORT, config = M.EXIT_CONFIG}
+                   transport = M.EXIT_TRANSPORT, timeout = M.EXIT_TRANSPORT,
+                   config = M.EXIT_CONFIG}
 
 -- The exit status for an error value that ended a script.
 function M.exit_code(err)

@@ -7,6 +7,7 @@ local json = require "fc.json"
 local Error = require "fc.error"
 local sched = require "fc.sched"
 local credentials = require "fc.credentials"
+local retry = require "fc.retry"
 
 local M = {}
 
@@ -21,7 +22,8 @@ local OPTIONS = {
   endpoint = "string", region = "string", account_id = "string", profile = "string",
   access_key_id = "string", access_key_secret = "string", security_token = "string",
   timeout = "number", connect_timeout = "number", verbose = "boolean", dry_run = "boolean",
-  user_agent = "string", max_response = "number",
+  user_agent = "string", max_response = "number", max_connections = "number",
+  retry = "retry",
 }
 
 local function check_options(fn, opts)
@@ -30,8 +32,15 @@ local function check_options(fn, opts)
   for k, v in pairs(opts) do
     local want = OPTIONS[k]
     if not want then Error.invalid(fn, "unknown option '%s'", tostring(k)) end
-    if type(v) ~= want then Error.invalid(fn, "option '%s' must be a %s, got %s", k, want, type(v)) end
-    if want == "number" and not (v > 0) then Error.invalid(fn, "option '%s' must be positive", k) end
+    if want == "retry" then
+      retry.check(fn, v)
+    else
+      if type(v) ~= want then Error.invalid(fn, "option '%s' must be a %s, got %s", k, want, type(v)) end
+      if want == "number" and not (v > 0) then Error.invalid(fn, "option '%s' must be positive", k) end
+    end
+  end
+  if opts.max_connections and math.type(opts.max_connections) ~= "integer" then
+    Error.invalid(fn, "option 'max_connections' must be a positive integer")
   end
   return opts
 end
@@ -167,25 +176,33 @@ local function service_error(method, path, resp, raw)
   end
   return Error.new{kind = "service", status = resp.status, code = code and tostring(code) or
     ("HTTP" .. resp.status), message = tostring(message), request_id = rid,
-    where = method .. " " .. path, headers = resp.headers, body = raw and body or nil}
+    where = method .. " " .. path, headers = resp.headers, body = raw and body or nil, sent = true}
 end
 
--- Sends one signed request; returns the raw response {status, headers, body,
--- seconds}, or {dry_run = true, ...}. Raises fc.Error for failures.
--- r: method, path (decoded), query, headers, body, action, timeout
-function Client:send(r)
-  local o = self.opts
-  local scheme, authority, base = self:endpoint()
-  local creds = self:credentials()
-  local headers = {["x-acs-action"] = r.action}
-  for k, v in pairs(r.headers or {}) do headers[k:lower()] = v end
-  if r.body and r.content_type and not headers["content-type"] then
-    headers["content-type"] = r.content_type
+-- The slots that cap this client's requests in flight (and so its
+-- connections) at max_connections. Admission happens here rather than in
+-- curl's queue (CURLMOPT_MAX_HOST_CONNECTIONS) so that a request's timeout
+-- starts when it is sent, not when it was queued, and a queued request
+-- holds no curl handle, buffers or socket.
+function Client:slots()
+  local s = self.slot_pool
+  if not s then
+    s = sched.slots(self.opts.max_connections or M.MAX_CONNECTIONS)
+    self.slot_pool = s
   end
-  local path = base .. r.path
-  check_query(r.query)
+  return s
+end
+M.MAX_CONNECTIONS = 64
+M.MAX_ABSORBED = 16 -- throttled attempts an fc.map window may take off one call's count
+
+-- One attempt: sign (a fresh date and nonce), send, wait. Returns the raw
+-- response {status, headers, body, seconds}, or nil, an fc.Error, and
+-- whether an fc.map's window took the failure as its own signal (a
+-- throttled answer it shrinks for: the retry costs the call no attempt).
+function Client:attempt(r, creds, scheme, authority, path, opts)
+  local o = self.opts
   local s = M.sign{method = r.method, host = authority, path = path, query = r.query,
-    headers = headers, body = r.body, access_key_id = creds.access_key_id,
+    headers = r.headers, body = r.body, access_key_id = creds.access_key_id,
     access_key_secret = creds.access_key_secret, security_token = creds.security_token}
   -- The wire path and query are the signer's canonical forms (lines 2 and 3
   -- of the canonical request): encoded once, in one place, and always safe.
@@ -204,22 +221,88 @@ function Client:send(r)
     return {dry_run = true, status = 0, headers = {}, body = "", seconds = 0, url = url,
             request_headers = s.headers}
   end
-  local x = sched.pool():start{method = r.method, url = url, headers = lines, body = r.body,
-    timeout = r.timeout or o.timeout or 60, connect_timeout = o.connect_timeout or 10,
-    max_body = o.max_response and math.floor(o.max_response)}
-  sched.await(x)
-  local resp, kind, msg = x:response()
+  local group = opts.group
+  if group then group:acquire() end
+  local slots = self:slots()
+  slots:acquire("a connection (max_connections = " .. slots.limit .. ")")
+  local started = sched.now()
+  local ok, x = pcall(sched.pool().start, sched.pool(), {method = r.method, url = url,
+    headers = lines, body = r.body, timeout = r.timeout or o.timeout or 60,
+    connect_timeout = o.connect_timeout or 10,
+    max_body = o.max_response and math.floor(o.max_response)})
+  if ok then sched.await(x) end
+  slots:release()
+  if group then group:release() end
+  if not ok then error(x, 0) end
+  local resp, kind, msg, sent = x:response()
   local where = r.method .. " " .. path
   if not resp then
+    if sent == nil then -- until the core says for itself
+      sent = not (kind == "dns" or msg:find("Failed to connect", 1, true))
+    end
     if o.verbose then note("%s -> %s error: %s", where, kind, msg) end
-    error(Error.new{kind = "transport", code = kind, message = msg, where = where}, 0)
+    return nil, Error.new{kind = "transport", code = kind, message = msg, where = where,
+      sent = sent, retryable = false}
   end
   if o.verbose then
     note("%s -> %d [%s] %.1f ms", where, resp.status, resp.headers["x-fc-request-id"] or "-",
          resp.seconds * 1000)
   end
-  if resp.status >= 400 then error(service_error(r.method, path, resp), 0) end
+  if resp.status >= 400 then
+    local err = service_error(r.method, path, resp)
+    return nil, err, group ~= nil and Error.throttled(err) and group:throttled(started)
+  end
+  if group then group:succeeded() end
   return resp
+end
+
+-- Sends one signed request, retrying what is safe to retry under the
+-- policy in force; returns the raw response {status, headers, body,
+-- seconds, attempts}, or {dry_run = true, ...}. Raises fc.Error for failures,
+-- with sent, attempts and retryable set.
+-- r: method, path (decoded), query, headers, body, action, timeout, retry,
+-- idempotent (the call is safe to repeat even if it reached FC).
+function Client:send(r)
+  local o = self.opts
+  local scheme, authority, base = self:endpoint()
+  local creds = self:credentials()
+  local headers = {["x-acs-action"] = r.action}
+  for k, v in pairs(r.headers or {}) do headers[k:lower()] = v end
+  if r.body and r.content_type and not headers["content-type"] then
+    headers["content-type"] = r.content_type
+  end
+  r.headers = headers
+  check_query(r.query)
+  local path = base .. r.path
+  local policy = retry.policy(r.retry, o.retry)
+  local task = sched.current()
+  local opts = {group = task and task.group}
+  local attempt, spent = 0, 0 -- attempts made; attempts that count against the policy
+  while true do
+    attempt = attempt + 1
+    local resp, err, absorbed = self:attempt(r, creds, scheme, authority, path, opts)
+    if resp then
+      resp.attempts = attempt
+      return resp
+    end
+    err.attempts = attempt
+    if not absorbed or attempt - spent > M.MAX_ABSORBED then spent = spent + 1 end
+    err.retryable = Error.safe_to_retry(err, r.idempotent)
+    err.retry_after = retry.server_hint(err.headers)
+    if attempt > 1 and r.on_conflict and err.status == 409 then
+      local done = r.on_conflict(err) -- an earlier attempt did land
+      if done then
+        done.attempts = attempt
+        return done
+      end
+    end
+    local wait = err.retryable and retry.delay(policy, spent, err)
+    if not wait then error(err, 0) end
+    if o.verbose then
+      note("%s %s: %s; attempt %d in %.0f ms", r.method, path, tostring(err.code), attempt + 1, wait * 1000)
+    end
+    sched.sleep(wait)
+  end
 end
 
 local function decode_body(resp)
@@ -246,13 +329,17 @@ function Client:request(t)
     Error.invalid("request", "body must be a string or a table, got %s", type(body))
   end
   for k, v in pairs(t.headers or {}) do check_header_value("request", k, v) end
+  if t.retry ~= nil then retry.check("request", t.retry) end
   local method = (t.method or "GET"):upper()
+  local idempotent = t.idempotent
+  if idempotent == nil then idempotent = method == "GET" or method == "HEAD" end
   local resp = self:send{method = method, path = t.path, query = t.query, headers = t.headers,
     body = body, content_type = type(t.body) == "table" and "application/json" or "application/octet-stream",
-    action = t.action, timeout = t.timeout}
+    action = t.action, timeout = t.timeout, retry = t.retry, idempotent = idempotent}
   if resp.dry_run then return resp end
   return {status = resp.status, headers = resp.headers, body = decode_body(resp),
-          raw = resp.body, request_id = resp.headers["x-fc-request-id"], duration = resp.seconds}
+          raw = resp.body, request_id = resp.headers["x-fc-request-id"], duration = resp.seconds,
+          attempts = resp.attempts}
 end
 
 -- Results of fc.invoke: a table with a json() method.
@@ -301,7 +388,7 @@ function M.check_task_id(fn, id)
 end
 
 local INVOKE_OPTIONS = {qualifier = "string", async = "boolean", task_id = "string", log = "boolean",
-                        headers = "table", timeout = "number"}
+                        headers = "table", timeout = "number", retry = "retry", idempotent = "boolean"}
 
 -- client:invoke(name, payload, opts) -> fc.Result; see init.lua.
 function Client:invoke(name, payload, opts)
@@ -310,7 +397,9 @@ function Client:invoke(name, payload, opts)
   if type(opts) ~= "table" then Error.invalid("invoke", "options must be a table, got %s", type(opts)) end
   for k, v in pairs(opts) do
     if not INVOKE_OPTIONS[k] then Error.invalid("invoke", "unknown option '%s'", tostring(k)) end
-    if type(v) ~= INVOKE_OPTIONS[k] then
+    if INVOKE_OPTIONS[k] == "retry" then
+      retry.check("invoke", v)
+    elseif type(v) ~= INVOKE_OPTIONS[k] then
       Error.invalid("invoke", "option '%s' must be a %s, got %s", k, INVOKE_OPTIONS[k], type(v))
     end
   end
@@ -347,16 +436,26 @@ function Client:invoke(name, payload, opts)
   headers["x-fc-log-type"] = opts.log and "Tail" or "None"
   if opts.task_id then headers["x-fc-async-task-id"] = opts.task_id end
 
+  -- An async invocation with a task id is safe to repeat: FC accepts the id
+  -- once, and a 409 on a later attempt means an earlier one was accepted.
+  local keyed = opts.task_id ~= nil
   local t0 = sched.now()
   local resp = self:send{method = "POST", path = "/" .. VERSION .. "/functions/" .. name .. "/invocations",
     query = opts.qualifier and {qualifier = opts.qualifier} or nil, headers = headers,
     body = body or "", content_type = body and "application/octet-stream" or nil,
-    action = "InvokeFunction", timeout = opts.timeout}
+    action = "InvokeFunction", timeout = opts.timeout, retry = opts.retry,
+    idempotent = opts.idempotent or keyed,
+    on_conflict = keyed and function(err)
+      if err.code ~= "AsyncTaskAlreadyExists" then return nil end
+      return {status = 202, body = "", seconds = 0, headers = {["x-fc-async-task-id"] = opts.task_id,
+              ["x-fc-request-id"] = err.request_id}}
+    end or nil}
   local h = resp.headers
   local r = setmetatable({status = resp.status, body = resp.body, headers = h,
     request_id = h["x-fc-request-id"], duration = sched.now() - t0,
     task_id = h["x-fc-async-task-id"], error_type = h["x-fc-error-type"],
-    qualifier = h["x-fc-invocation-service-version"], dry_run = resp.dry_run}, Result)
+    qualifier = h["x-fc-invocation-service-version"], dry_run = resp.dry_run,
+    attempts = resp.attempts}, Result)
   r.ok = r.error_type == nil
   if h["x-fc-log-result"] then
     r.log = core.unbase64(h["x-fc-log-result"]) -- nil if FC sent something else
@@ -367,6 +466,12 @@ function Client:invoke(name, payload, opts)
   end
   return r
 end
+
+-- Async tasks, listings and chains have their own modules.
+function Client:invoke_async(...) return require("fc.async").invoke(self, ...) end
+function Client:async_tasks(...) return require("fc.async").tasks(self, ...) end
+function Client:functions(...) return require("fc.async").functions(self, ...) end
+function Client:chain(...) return require("fc.chain").run(self, ...) end
 
 M.Client = Client
 return M

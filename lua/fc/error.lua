@@ -1,22 +1,40 @@
 -- fc.Error: what a failed call raises. A table with kind, status, code,
--- message, request_id and retryable, whose tostring reads like
+-- message, request_id, sent, attempts and retryable, whose tostring reads like
 --   FunctionNotFound (HTTP 404): function 'x' does not exist. [request 1-...]
 -- kinds: "service" (FC answered >= 400), "transport" (no usable answer:
 -- code is connect, dns, timeout, tls, toobig, nomem or transport),
 -- "invalid" (bad arguments, nothing was sent), "config" (no credentials,
--- no endpoint).
+-- no endpoint), "timeout" (a deadline the script set passed: fc.wait),
+-- "cancelled" (an fc.map item never started: fail_fast).
 
 local Error = {}
 Error.__index = Error
 Error.__name = "fc.Error"
 
--- HTTP statuses and FC codes worth another try (FC-PROTOCOL.md §6.3).
-local RETRY_STATUS = {[429] = true, [500] = true, [502] = true, [503] = true, [504] = true}
-local RETRY_CODE = {
-  ResourceExhausted = true, ResourceThrottled = true, InternalServerError = true,
+-- Throttling answers: FC refused the request before running anything.
+local THROTTLE_CODE = {
+  ResourceExhausted = true, ResourceThrottled = true,
   Throttling = true, ["Throttling.User"] = true, ["Throttling.Api"] = true,
 }
-local RETRY_TRANSPORT = {connect = true, dns = true, timeout = true}
+
+function Error.throttled(e)
+  return e.kind == "service" and (e.status == 429 or e.status == 503 or THROTTLE_CODE[e.code] == true)
+end
+
+-- Whether sending the request again cannot run the function twice (and may
+-- help). idempotent: the call is safe to repeat even if it reached FC.
+function Error.safe_to_retry(e, idempotent)
+  if e.kind == "transport" then
+    if e.code == "toobig" or e.code == "nomem" then return false end -- the same again
+    return e.sent == false or idempotent == true
+  end
+  if e.kind == "service" then
+    if Error.throttled(e) then return true end
+    local s = e.status
+    return (s == 500 or s == 502 or s == 504) and idempotent == true
+  end
+  return false
+end
 
 function Error.__tostring(e)
   local s
@@ -33,10 +51,7 @@ function Error.__tostring(e)
 end
 
 function Error.new(t)
-  if t.retryable == nil then
-    t.retryable = (t.kind == "service" and (RETRY_STATUS[t.status] or RETRY_CODE[t.code]))
-      or (t.kind == "transport" and RETRY_TRANSPORT[t.code]) or false
-  end
+  if t.retryable == nil then t.retryable = Error.safe_to_retry(t, false) end
   return setmetatable(t, Error)
 end
 

@@ -6,6 +6,7 @@ local json = require "fc.json"
 local Error = require "fc.error"
 local sched = require "fc.sched"
 local client = require "fc.client"
+local fanout = require "fc.fanout"
 
 local fc = {
   VERSION = "0.1.0",
@@ -20,6 +21,9 @@ local fc = {
   spawn = sched.spawn,
   wait = sched.wait,
   sleep = sched.sleep,
+  now = sched.now,
+  map = fanout.map,
+  all = fanout.all,
 }
 
 -- The default client's options (fcrun's flags land here) and the client.
@@ -49,6 +53,25 @@ end
 
 function fc.request(t)
   return default():request(t)
+end
+
+-- Async tasks, listings and chains (lua/fc/async.lua, lua/fc/chain.lua).
+fc.AsyncTask = require("fc.async").AsyncTask
+
+function fc.invoke_async(name, payload, opts)
+  return default():invoke_async(name, payload, opts)
+end
+
+function fc.async_tasks(name, filter)
+  return default():async_tasks(name, filter)
+end
+
+function fc.functions(filter)
+  return default():functions(filter)
+end
+
+function fc.chain(steps, payload, opts)
+  return default():chain(steps, payload, opts)
 end
 
 return fc

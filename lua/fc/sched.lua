@@ -5,35 +5,71 @@
 -- a coroutine of the user's own), it drives the loop itself until its own
 -- transfer ends, and the tasks make progress meanwhile. Either way the call
 -- looks blocking to the script, and nothing blocks the process.
+--
+-- A blocked task waits for exactly one wake-up: each block takes a new
+-- ticket, and a wake-up (a timer, a finished transfer, a finished task, a
+-- freed slot) resumes the task only when it carries the current ticket. So
+-- a timer left in the heap by a wait that ended early, or a transfer that
+-- finished after its waiter gave up, is ignored without bookkeeping.
 
 local core = require "fc.core"
 
 local M = {}
 
+local now = core.now
+M.now = now
+
 local pool              -- the fc.core.Http of this lua_State, made on first use
 local tasks = {}        -- coroutine -> task
-local ready = {}        -- tasks to resume, in order: {task, values...}
-local waiting = {}      -- transfer -> task waiting for it
-local timers = {}       -- {at, task} sorted by at
+local ready = {}        -- wake-ups to deliver, in order: {task, ticket, values...}
+local waiting = {}      -- transfer -> {task, ticket}
+local timers = require("fc.heap").new() -- {at, seq, task, ticket}
+local seq = 0           -- timer insertion order, so equal times stay FIFO
 local live = 0          -- tasks not yet finished
+local failed = {}       -- finished tasks that raised, until someone looks
 
 local Task = {}
 Task.__index = Task
 Task.__name = "fc.Task"
+function Task:__tostring()
+  return string.format("fc.Task(%s, created at %s)", self.done and "done" or
+    (self.blocked and "waiting for " .. self.blocked or "ready"), self.where)
+end
 
 function M.pool()
   if not pool then pool = core.http() end
   return pool
 end
 
-local now = core.now
-M.now = now
-local failed = {}       -- finished tasks that raised, until someone looks
+-- ---- tasks ------------------------------------------------------------------
 
 -- The task running now, or nil outside any task of ours.
 local function current()
-  local co = coroutine.running()
-  return tasks[co]
+  return tasks[coroutine.running()]
+end
+M.current = current
+
+-- Blocks the running task until the loop delivers a wake-up carrying its
+-- current ticket (the loop drops any other); `why` names what it waits for,
+-- for deadlock reports.
+local function unblock(t, _, ...)
+  t.blocked = nil
+  return ...
+end
+
+local function block(t, why)
+  t.blocked = why
+  return unblock(t, coroutine.yield())
+end
+
+-- A new ticket for t's next block.
+local function ticket(t)
+  t.ticket = t.ticket + 1
+  return t.ticket
+end
+
+local function wake(t, tk, ...)
+  ready[#ready + 1] = table.pack(t, tk, ...)
 end
 
 local function finish(t, ok, ...)
@@ -42,13 +78,21 @@ local function finish(t, ok, ...)
   live = live - 1
   tasks[t.co] = nil
   if not ok then failed[#failed + 1] = t end
-  for _, w in ipairs(t.joiners) do ready[#ready + 1] = {w} end
-  t.joiners = {}
+  for _, j in ipairs(t.joiners) do wake(j[1], j[2]) end
+  t.joiners = nil
 end
 
-local function resume(t, ...)
+-- Delivers wake-up r = {task, ticket, values...}: a task's first resume
+-- passes its arguments, later ones the ticket and values to block().
+local function resume(t, r)
   local co = t.co
-  local res = table.pack(coroutine.resume(co, ...))
+  local res
+  if t.started then
+    res = table.pack(coroutine.resume(co, table.unpack(r, 2, r.n)))
+  else
+    t.started = true
+    res = table.pack(coroutine.resume(co, table.unpack(r, 3, r.n)))
+  end
   if coroutine.status(co) == "dead" then
     if res[1] then
       finish(t, true, table.unpack(res, 2, res.n))
@@ -58,45 +102,155 @@ local function resume(t, ...)
   end
 end
 
--- Runs what is ready, then polls transfers for at most `wait` seconds.
+-- ---- the loop -----------------------------------------------------------
+
+-- One turn: due timers become wake-ups, curl is polled (at once when
+-- something is ready, else for at most `wait` seconds or until the next
+-- timer), then the wake-ups are delivered. Polling on every turn means no
+-- task can starve transfers, however it loops. Returns false when nothing
+-- can ever happen again: no wake-up, no timer, no transfer.
 function M.step(wait)
-  if #ready > 0 then -- let the caller re-check its condition before any wait
-    while #ready > 0 do
-      local batch = ready
-      ready = {}
-      for _, r in ipairs(batch) do resume(r[1], table.unpack(r, 2)) end
-    end
-    wait = 0
-  end
   local t = now()
-  while timers[1] and timers[1].at <= t do
-    local timer = table.remove(timers, 1)
-    ready[#ready + 1] = {timer.task}
+  while timers[1] and timers[1][1] <= t do
+    local e = timers:pop()
+    wake(e[3], e[4])
   end
-  if #ready > 0 then return end
-  if timers[1] then
-    local until_next = timers[1].at - t
+  if #ready > 0 then
+    wait = 0
+  elseif timers[1] then
+    local until_next = timers[1][1] - t
     if wait == nil or until_next < wait then wait = until_next end
   end
-  local _, finished = M.pool():poll(wait or 0)
+  -- curl_multi_poll sleeps its whole timeout when it has nothing to watch,
+  -- so this is also how the loop sleeps until the next timer.
+  local running, finished = M.pool():poll(wait or 0)
   for _, x in ipairs(finished) do
-    local task = waiting[x]
-    if task then
+    local w = waiting[x]
+    if w then
       waiting[x] = nil
-      ready[#ready + 1] = {task}
+      wake(w[1], w[2])
     end
+  end
+  if #ready == 0 then return running > 0 or timers[1] ~= nil end
+  local batch = ready
+  ready = {}
+  for _, r in ipairs(batch) do
+    local task = r[1]
+    if not task.done and r[2] == task.ticket then resume(task, r) end
+  end
+  return true
+end
+
+-- The tasks that can never finish, named by where they were created.
+local function stuck_report()
+  local list = {}
+  for _, t in pairs(tasks) do list[#list + 1] = t end
+  table.sort(list, function(a, b) return a.id < b.id end)
+  local lines = {}
+  for i = 1, math.min(#list, 10) do
+    lines[i] = string.format("  task created at %s, waiting for %s", list[i].where,
+                             list[i].blocked or "a resume that never comes (it yielded by itself)")
+  end
+  if #list > 10 then lines[#lines + 1] = string.format("  ... and %d more", #list - 10) end
+  return string.format("deadlock: %d task%s can never finish (nothing left to wake %s):\n%s",
+    #list, #list == 1 and "" or "s", #list == 1 and "it" or "them", table.concat(lines, "\n"))
+end
+
+-- Drives the loop until done() holds, or until the deadline (a time on
+-- the now() clock) when there is one; raises on a deadlock.
+local function drive(done, level, deadline)
+  while not done() do
+    local wait = 1
+    if deadline then
+      wait = deadline - now()
+      if wait <= 0 then return end
+      if wait > 1 then wait = 1 end
+    end
+    if not M.step(wait) and not done() then error(stuck_report(), level + 1) end
   end
 end
 
 -- Waits for transfer x to end: yields inside a task, drives the loop outside.
 function M.await(x)
   local t = current()
-  if t then
-    waiting[x] = t
-    while not x:done() do coroutine.yield() end
+  if not t then return drive(function() return x:done() end, 2) end
+  if x:done() then return end
+  local tk = ticket(t)
+  waiting[x] = {t, tk}
+  block(t, "a request")
+end
+
+-- ---- slots: bounded concurrency per key (an endpoint, a map) --------------
+
+-- A Slots object admits at most `limit` holders; the rest wait in order
+-- in a queue (q[head..tail]). release() hands the slot straight to the
+-- first waiter.
+local Slots = {}
+Slots.__index = Slots
+
+function M.slots(limit)
+  return setmetatable({limit = limit, held = 0, q = {}, head = 1, tail = 0}, Slots)
+end
+
+function Slots:acquire(what)
+  if self.held < self.limit and self.head > self.tail then
+    self.held = self.held + 1
     return
   end
-  while not x:done() do M.step(1) end
+  local t = current()
+  local w = {granted = false}
+  self.tail = self.tail + 1
+  self.q[self.tail] = w
+  if t then
+    w.task, w.ticket = t, ticket(t)
+    block(t, what)
+  else
+    drive(function() return w.granted end, 2)
+  end
+end
+
+-- Gives waiters the slots that are free (after a release or a new limit).
+function Slots:grant()
+  local q = self.q
+  while self.held < self.limit and self.head <= self.tail do
+    local w = q[self.head]
+    q[self.head] = nil
+    self.head = self.head + 1
+    self.held = self.held + 1
+    w.granted = true
+    if w.task then wake(w.task, w.ticket) end
+  end
+end
+
+function Slots:release()
+  self.held = self.held - 1
+  self:grant()
+end
+
+function Slots:set_limit(n)
+  self.limit = n
+  self:grant()
+end
+
+-- ---- the public task API -------------------------------------------------
+
+local ids = 0
+
+-- "file:line" of the code `level` frames above the caller.
+function M.where(level)
+  local info = debug.getinfo(level + 1, "Sl")
+  return info and (info.short_src .. ":" .. (info.currentline or "?")) or "?"
+end
+
+-- Starts fn(...) as a task created at `where` (for reports).
+function M.start(where, fn, ...)
+  ids = ids + 1
+  local t = setmetatable({co = coroutine.create(fn), joiners = {}, done = false, ticket = 0,
+    id = ids, where = where}, Task)
+  tasks[t.co] = t
+  live = live + 1
+  wake(t, 0, ...)
+  return t
 end
 
 -- spawn(fn, ...): runs fn(...) as a task; returns the task at once.
@@ -104,26 +258,50 @@ function M.spawn(fn, ...)
   if type(fn) ~= "function" then
     error("bad argument #1 to 'spawn' (function expected, got " .. type(fn) .. ")", 2)
   end
-  local t = setmetatable({co = coroutine.create(fn), joiners = {}, done = false}, Task)
-  tasks[t.co] = t
-  live = live + 1
-  ready[#ready + 1] = {t, ...}
-  return t
+  return M.start(M.where(2), fn, ...)
 end
 
--- wait(task): its results once it has finished; raises its error again.
-function M.wait(t)
+local Error -- fc.error, loaded on first use (it does not depend on us)
+
+local function timeout_error(fn, what, seconds)
+  Error = Error or require "fc.error"
+  return Error.new{kind = "timeout", message = string.format("fc.%s: %s within %g s", fn, what, seconds)}
+end
+M.timeout_error = timeout_error
+
+local function check_seconds(fn, n, v, optional)
+  if optional and v == nil then return end
+  if type(v) ~= "number" or not (v >= 0) or v == math.huge then
+    error(string.format("bad argument #%d to '%s' (a finite number of seconds >= 0 expected, got %s)",
+      n, fn, type(v) == "number" and tostring(v) or type(v)), 3)
+  end
+end
+
+-- wait(task [, timeout]): its results once it has finished; raises its
+-- error again. With a timeout, raises an fc.Error of kind "timeout" when
+-- the task has not finished in time (the task keeps running).
+function M.wait(t, timeout)
   if getmetatable(t) ~= Task then
     error("bad argument #1 to 'wait' (fc.Task expected, got " .. type(t) .. ")", 2)
   end
+  check_seconds("wait", 2, timeout, true)
   local me = current()
   if me == t then error("a task cannot wait for itself", 2) end
-  while not t.done do
+  local deadline = timeout and now() + timeout
+  if not t.done then
     if me then
-      t.joiners[#t.joiners + 1] = me
-      coroutine.yield()
+      local tk = ticket(me)
+      t.joiners[#t.joiners + 1] = {me, tk}
+      if deadline then
+        seq = seq + 1
+        timers:push({deadline, seq, me, tk})
+      end
+      block(me, "the task created at " .. t.where)
     else
-      M.step(1)
+      drive(function() return t.done end, 2, deadline)
+    end
+    if not t.done then
+      error(timeout_error("wait", "the task created at " .. t.where .. " did not finish", timeout), 2)
     end
   end
   t.observed = true
@@ -133,30 +311,51 @@ end
 
 -- sleep(seconds): a timer inside a task; outside, the loop runs meanwhile.
 function M.sleep(s)
-  if type(s) ~= "number" or s < 0 then
-    error("bad argument #1 to 'sleep' (non-negative number expected)", 2)
-  end
+  check_seconds("sleep", 1, s)
   local at = now() + s
   local t = current()
   if t then
-    local i = #timers + 1
-    while i > 1 and timers[i - 1].at > at do i = i - 1 end
-    table.insert(timers, i, {at = at, task = t})
-    coroutine.yield()
+    local tk = ticket(t)
+    seq = seq + 1
+    timers:push({at, seq, t, tk})
+    block(t, "a timer")
     return
   end
   while now() < at do M.step(math.max(0, at - now())) end
 end
 
--- Runs every task to its end; returns the errors nobody waited for.
+-- Runs every task to its end. Returns the errors nobody waited for, and
+-- the deadlock report when tasks remain that can never finish.
 function M.drain()
-  while live > 0 do M.step(1) end
+  local stuck
+  while live > 0 do
+    if not M.step(1) and live > 0 then
+      stuck = stuck_report()
+      break
+    end
+  end
   local unobserved = {}
   for _, t in ipairs(failed) do
     if not t.observed then unobserved[#unobserved + 1] = t end
   end
   failed = {}
-  return unobserved
+  return unobserved, stuck
+end
+
+-- The report fcrun prints at exit: the first three unobserved failures in
+-- full, then a count of the rest. Returns the number of problems.
+function M.report(out)
+  local lost, stuck = M.drain()
+  for i = 1, math.min(#lost, 3) do
+    local t = lost[i]
+    out:write("fcrun: a task created at ", t.where, " failed and nobody waited for it: ",
+              tostring(t.results[1]), "\n", t.results[2] or "", "\n")
+  end
+  if #lost > 3 then
+    out:write(string.format("fcrun: ... and %d more failed tasks nobody waited for\n", #lost - 3))
+  end
+  if stuck then out:write("fcrun: ", stuck, "\n") end
+  return #lost + (stuck and 1 or 0)
 end
 
 return M

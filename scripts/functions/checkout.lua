@@ -3,12 +3,10 @@
 local fc = require "fc"
 
 return function(event, ctx)
-  local body = event
-  for _, step in ipairs{"validate", "price", "receipt"} do
-    local r = fc.invoke(step, body)
-    if not r.ok then error(step .. " failed: " .. r.error.errorMessage) end
-    ctx.log(step .. " ok")
-    body = r.body
+  local r, report = fc.chain({"validate", "price", "receipt"}, event)
+  for _, step in ipairs(report) do ctx.log(step.name .. (step.ok and " ok" or " failed")) end
+  if report.failed then
+    error(report[report.failed].name .. " failed: " .. r.error.errorMessage)
   end
-  return body
+  return r.body
 end

@@ -71,8 +71,18 @@ expect_in "uncaught fc.Error names the script line" "$out" "fcrun: $WORK/e.lua:2
 expect_eq "uncaught service error exits 4" "$rc" "4"
 
 out=$(fc -e 'local fc = require "fc"; fc.spawn(function() error("lost") end)' 2>&1); rc=$?
-expect_in "a failed task nobody waited for is reported" "$out" "a task failed and nobody waited for it"
+expect_in "a failed task nobody waited for is reported" "$out" "failed and nobody waited for it"
 expect_eq "... and fails the run" "$rc" "1"
+
+out=$(fc -e 'local fc = require "fc"; for i = 1, 10 do fc.spawn(error, "lost " .. i) end' 2>&1); rc=$?
+expect_eq "ten unobserved failures: three in full" "$(printf '%s\n' "$out" | grep -c 'nobody waited for it: lost')" "3"
+expect_in "... and a count of the rest" "$out" "... and 7 more failed tasks nobody waited for"
+expect_eq "... exit 1" "$rc" "1"
+
+out=$(fc -e 'local fc = require "fc"; fc.spawn(coroutine.yield)' 2>&1); rc=$?
+expect_in "a task that can never finish is a deadlock at exit, not a hang" "$out" "deadlock: 1 task can never finish"
+expect_in "... named by where it was created" "$out" "task created at (command line):1"
+expect_eq "... exit 1" "$rc" "1"
 
 out=$("$FCRUN" --help); rc=$?
 expect_in "--help has examples" "$out" "examples:"

@@ -5,7 +5,8 @@ local fc = require "fc"
 
 -- A client whose every request would fail to connect: validation must
 -- raise before that, with kind "invalid".
-local c = fc.client{endpoint = "http://127.0.0.1:9", access_key_id = "id", access_key_secret = "s"}
+local c = fc.client{endpoint = "http://127.0.0.1:9", access_key_id = "id", access_key_secret = "s",
+                    retry = false}
 
 local function invalid(fn, ...)
   local err = check.raises(fn, ...)
@@ -52,6 +53,8 @@ check.run{
     local err = check.raises(function() c:invoke("f") end, "connect error", "POST /2023-03-30/functions/f/invocations")
     check.eq(err.kind, "transport")
     check.eq(err.code, "connect")
+    check.eq(err.sent, false, "sent")
+    check.eq(err.attempts, 1, "attempts")
     check.eq(err.retryable, true, "retryable")
   end},
   {"fc.Error reads well", function()

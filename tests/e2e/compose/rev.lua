@@ -1,0 +1,2 @@
+-- Returns the event's bytes in reverse order.
+return function(event) return event:reverse() end
