@@ -277,14 +277,16 @@ static void leave_function(fc_host *h, const char *name) {
 }
 
 /* Fills inv from a finished (or abandoned) job: output or FC's error body. */
-static int answer(fc_invocation *inv, const fc_fn_info *info, const job *j, int why,
+static int answer(fc_invocation *inv, const fc_fn_info *info, job *j, int why,
                   fc_buf *lines) {
   inv->timed_out = why == ABORT_TIMEOUT;
   inv->stopped = why == ABORT_STOP;
-  if (!why && j->status == LUA_OK) {
-    fc_buf_reset(&inv->body);
+  if (!why && j->status == LUA_OK) { /* the worker is done with its body: swap, not copy */
+    fc_buf t = inv->body;
+    inv->body = j->body;
+    j->body = t;
     inv->content_type = j->content_type;
-    return fc_buf_add(&inv->body, j->body.data ? j->body.data : "", j->body.len);
+    return FC_OK;
   }
   char msg[512];
   const char *type = NULL, *tb = NULL;
@@ -349,7 +351,7 @@ int fc_host_invoke(fc_host *h, fc_invocation *inv) {
   inv->max_memory_mb = (double)r.peak / (1024.0 * 1024.0);
   inv->memory_size = info.memory;
   inv->checksum = info.checksum;
-  static const job none = {.status = LUA_ERRRUN};
+  static job none = {.status = LUA_ERRRUN}; /* only read: why is set */
   rc = answer(inv, &info, abandoned ? &none : j, r.why, &lines);
   if (!abandoned) fc_worker_release(h, w, !r.why && j->status != LUA_ERRMEM);
   leave_function(h, inv->function_name);
