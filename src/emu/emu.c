@@ -673,10 +673,8 @@ static void emu_free(fc_emu *e) {
   fc_host_free(e->host);
   fc_nonce_store_free(e->nonces);
   free(e->key_id);
-  if (e->key_secret) memset(e->key_secret, 0, strlen(e->key_secret));
-  free(e->key_secret);
-  if (e->token) memset(e->token, 0, strlen(e->token));
-  free(e->token);
+  fc_free_secret(e->key_secret);
+  fc_free_secret(e->token);
   free(e);
 }
 

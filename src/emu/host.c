@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "host_int.h"
+#include "util.h"
 
 #define DEFAULT_WORKERS 512
 #define CLOSE_SECONDS 2 /* how long fc_host_free waits for worker threads */
@@ -18,10 +19,8 @@ static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 static void free_strings(fc_host *h) {
   free(h->dir);
   free(h->key_id);
-  if (h->key_secret) memset(h->key_secret, 0, strlen(h->key_secret));
-  free(h->key_secret);
-  if (h->token) memset(h->token, 0, strlen(h->token));
-  free(h->token);
+  fc_free_secret(h->key_secret);
+  fc_free_secret(h->token);
   free(h->endpoint);
 }
 

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "crypto.h"
@@ -82,6 +83,11 @@ int fc_random_text(char *out, size_t n, const char *alphabet) {
   }
   out[n] = '\0';
   return rc;
+}
+
+void fc_free_secret(char *s) {
+  if (s) memset(s, 0, strlen(s));
+  free(s);
 }
 
 struct timespec fc_mono_now(void) {

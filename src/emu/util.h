@@ -26,6 +26,8 @@ void fc_random_id(char *out, size_t cap, const char *prefix, size_t nrandom);
 /* n random characters of alphabet, then a NUL; -1 when the kernel gives no
 ** entropy (out is then still filled, from a fixed pattern). */
 int fc_random_text(char *out, size_t n, const char *alphabet);
+/* Wipes a secret (NULL is fine) and frees it. */
+void fc_free_secret(char *s);
 /* CLOCK_MONOTONIC now, and t + ms. */
 struct timespec fc_mono_now(void);
 struct timespec fc_mono_add(struct timespec t, double ms);

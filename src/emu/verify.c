@@ -9,6 +9,7 @@
 
 #include "crypto.h"
 #include "encode.h"
+#include "util.h"
 
 #define SIG_MISMATCH                                                      \
   "The request signature we calculated does not match the signature you " \
@@ -198,18 +199,6 @@ static int fail(fc_verify_error *err, int status, const char *code, const char *
   return -1;
 }
 
-/* 1 when lname is one of the ';'-separated names of list. */
-static int in_list(const char *list, const char *lname) {
-  size_t n = strlen(lname);
-  for (const char *p = list;;) {
-    const char *end = strchr(p, ';');
-    size_t k = end ? (size_t)(end - p) : strlen(p);
-    if (k == n && strncmp(p, lname, n) == 0) return 1;
-    if (!end) return 0;
-    p = end + 1;
-  }
-}
-
 /*
 ** A header FC signs (x-acs-*, and host) that the client left out of
 ** SignedHeaders is a signature mismatch: otherwise it could be changed in
@@ -217,17 +206,12 @@ static int in_list(const char *list, const char *lname) {
 */
 static const char *unsigned_header(const fc_verify_request *rq, const char *list,
                                    char *scratch, size_t cap) {
-  if (!in_list(list, "host")) return "host";
+  if (!fc_list_has(list, ';', "host")) return "host";
   for (size_t i = 0; i < rq->nheaders; i++) {
     const char *name = rq->headers[i].name;
-    size_t n = strlen(name);
-    if (n < 6 || strncasecmp(name, "x-acs-", 6) != 0) continue;
-    if (n >= cap) return "x-acs-* (a very long name)";
-    for (size_t k = 0; k <= n; k++) {
-      char c = name[k];
-      scratch[k] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-    }
-    if (!in_list(list, scratch)) return scratch;
+    if (strncasecmp(name, "x-acs-", 6) != 0) continue;
+    if (fc_lower(scratch, cap, name) != 0) return "x-acs-* (a very long name)";
+    if (!fc_list_has(list, ';', scratch)) return scratch;
   }
   return NULL;
 }
@@ -296,8 +280,7 @@ int fc_verify_headers(const fc_verify_keys *keys, fc_nonce_store *nonces,
   }
 
   /* SignedHeaders is compared in lower case, as the signer lower-cases names. */
-  for (char *p = auth.signed_headers; *p; p++)
-    if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
+  fc_lower(auth.signed_headers, sizeof auth.signed_headers, auth.signed_headers);
   char scratch[128];
   const char *missing = unsigned_header(rq, auth.signed_headers, scratch, sizeof scratch);
   if (missing) {
