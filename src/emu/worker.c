@@ -238,11 +238,13 @@ static int setup_main(lua_State *L) {
   lua_pushcfunction(L, l_no_exit);
   lua_setfield(L, -2, "exit");
   lua_pop(L, 1);
-  /* debug could remove the hook: only debug.traceback stays (fc uses it) */
+  /* debug could remove the hook: only what reads stays (fc uses both) */
   lua_getglobal(L, "debug");
-  lua_createtable(L, 0, 1);
+  lua_createtable(L, 0, 2);
   lua_getfield(L, -2, "traceback");
   lua_setfield(L, -2, "traceback");
+  lua_getfield(L, -2, "getinfo");
+  lua_setfield(L, -2, "getinfo");
   lua_pushvalue(L, -1);
   lua_setglobal(L, "debug");
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
