@@ -3,12 +3,14 @@
 ** Modeled on Lua's own lua.c: every chunk runs under lua_pcall with a
 ** message handler that turns any error value into text (calling
 ** __tostring on fc.Error) and appends a traceback; messages are printed
-** as "fcrun: message". The exit status says what went wrong (see USAGE).
+** as "fcrun: message". The exit status says what went wrong (see
+** `fcrun help exit-status`; the help texts live in lua/fc/cli.lua).
 */
 #include <curl/curl.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,43 +26,47 @@
 
 static const char *progname = "fcrun";
 
-static const char USAGE[] =
-    "usage: fcrun [options] SCRIPT [ARGS...]   run a Lua script ('-' reads stdin)\n"
-    "       fcrun [options] -e CODE [ARGS...]  run CODE\n"
-    "       fcrun [options] invoke NAME [--qualifier Q] [--async] [--task-id ID]\n"
-    "                 [--log] [--payload TEXT | --payload-file FILE | --payload-file -]\n"
-    "       fcrun serve --functions DIR [--host ADDR] [--port N] [--access-key-id ID\n"
-    "                 --access-key-secret SECRET] [--security-token TOKEN] [-v]\n"
-    "       fcrun --version | --help\n"
-    "\n"
-    "options:\n"
-    "  --endpoint URL      FC endpoint (default https://ACCOUNT.REGION.fc.aliyuncs.com)\n"
-    "  --region REGION     region id (default $ALIBABA_CLOUD_REGION_ID)\n"
-    "  --account-id ID     account id (default $ALIBABA_CLOUD_ACCOUNT_ID, $FC_ACCOUNT_ID)\n"
-    "  --profile NAME      credentials profile (~/.aliyun/config.json, ~/.alibabacloud/credentials)\n"
-    "  --timeout SECONDS   default timeout of each request (default 60)\n"
-    "  --local DIR         run against an emulator of DIR's functions, started in-process\n"
-    "  -v, --verbose       each request's method, path, status, request id and time on stderr\n"
-    "  --dry-run           print each signed request (secrets redacted) instead of sending it\n"
-    "\n"
-    "exit status: 0 success, 1 script error, 2 bad usage or invalid argument,\n"
-    "  3 function error, 4 service error (HTTP >= 400), 5 transport error, 6 configuration\n"
-    "\n"
-    "examples:\n"
-    "  fcrun --local scripts/functions scripts/hello.lua\n"
-    "  fcrun -e 'print(require(\"fc\").invoke(\"hello\", \"hi\").body)'\n"
-    "  fcrun invoke my-func --qualifier prod --log --payload '{\"key\":\"value\"}'\n"
-    "  echo '{}' | fcrun invoke my-func --payload-file -\n"
-    "  fcrun serve --functions scripts/functions --port 9000\n";
-
 enum { EXIT_SCRIPT = 1, EXIT_USAGE = 2 };
+
+/* What the host does after parsing (the help text lives in lua/fc/cli.lua). */
+enum { RUN, SHOW_HELP, SHOW_VERSION, UNKNOWN_OPTION };
 
 typedef struct options {
   const char *endpoint, *region, *account_id, *profile, *local_dir, *code;
-  const char *timeout;
-  int verbose, dry_run;
-  int first; /* argv index of SCRIPT, "invoke" or the first ARG after -e */
+  const char *timeout, *trace;
+  int verbose, dry_run, quiet, stats;
+  int action;          /* RUN, SHOW_HELP, ... */
+  const char *unknown; /* the option that was not understood */
+  int first;           /* argv index of SCRIPT or the subcommand, or the first ARG after -e */
+  const char *sub;     /* the subcommand, or NULL for a script */
+  char **rest;         /* the subcommand's own words (host options taken out) */
+  int nrest;
 } options;
+
+/*
+** The host options. They may come before a SCRIPT (the words after it are
+** the script's), and before or after a subcommand, whose other words go to
+** it (lua/fc/cli.lua parses those and lists both for --help).
+*/
+typedef struct host_option {
+  const char *name, *alias;
+  size_t value;   /* offsetof the string it sets, or 0 */
+  size_t flag;    /* offsetof the int it sets, or 0 */
+} host_option;
+
+#define STR(f) offsetof(options, f), 0
+#define FLAG(f) 0, offsetof(options, f)
+static const host_option HOST_OPTIONS[] = {
+    {"--endpoint", NULL, STR(endpoint)},   {"--region", NULL, STR(region)},
+    {"--account-id", NULL, STR(account_id)}, {"--profile", NULL, STR(profile)},
+    {"--timeout", NULL, STR(timeout)},     {"--local", NULL, STR(local_dir)},
+    {"--trace", NULL, STR(trace)},         {"--verbose", "-v", FLAG(verbose)},
+    {"--dry-run", NULL, FLAG(dry_run)},    {"--quiet", "-q", FLAG(quiet)},
+    {"--stats", NULL, FLAG(stats)},        {NULL, NULL, 0, 0}};
+#undef STR
+#undef FLAG
+
+static const char *const SUBCOMMANDS[] = {"invoke", "task", "help", NULL};
 
 static void l_message(const char *msg) {
   fprintf(stderr, "%s: %s\n", progname, msg);
@@ -70,47 +76,93 @@ static void l_message(const char *msg) {
 static int usage_error(const char *fmt, const char *what) {
   fprintf(stderr, "%s: ", progname);
   fprintf(stderr, fmt, what);
-  fprintf(stderr, "\n%s", USAGE);
+  fprintf(stderr, "\n(fcrun --help lists the options)\n");
   return EXIT_USAGE;
+}
+
+/*
+** Takes argv[*i] when it is a host option ("--name VALUE", "--name=VALUE"
+** or a flag); returns 1 if taken, 0 if not one, or an exit status + 2.
+*/
+static int take_host_option(int argc, char **argv, int *i, options *o) {
+  const char *a = argv[*i];
+  const char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
+  size_t n = eq ? (size_t)(eq - a) : strlen(a);
+  for (const host_option *h = HOST_OPTIONS; h->name; h++) {
+    int match = (strlen(h->name) == n && strncmp(a, h->name, n) == 0) ||
+                (h->alias && !eq && strcmp(a, h->alias) == 0);
+    if (!match) continue;
+    if (h->flag) {
+      if (eq) return usage_error("option '%s' takes no value", h->name) + 2;
+      *(int *)((char *)o + h->flag) = 1;
+      return 1;
+    }
+    const char *v = eq ? eq + 1 : NULL;
+    if (!v) {
+      if (*i + 1 >= argc) return usage_error("option '%s' needs a value", h->name) + 2;
+      v = argv[++*i];
+    }
+    *(const char **)((char *)o + h->value) = v;
+    return 1;
+  }
+  return 0;
+}
+
+static int is_subcommand(const char *a) {
+  for (const char *const *s = SUBCOMMANDS; *s; s++)
+    if (strcmp(a, *s) == 0) return 1;
+  return 0;
 }
 
 /* Parses options; returns -1 to go on, or an exit status. */
 static int parse_args(int argc, char **argv, options *o) {
   memset(o, 0, sizeof *o);
+  o->rest = calloc((size_t)argc + 1, sizeof *o->rest);
+  if (!o->rest) {
+    l_message("not enough memory");
+    return EXIT_SCRIPT;
+  }
   int i = 1;
   for (; i < argc; i++) {
     const char *a = argv[i];
-    const char **slot = NULL;
+    int took = take_host_option(argc, argv, &i, o);
+    if (took > 1) return took - 2;
+    if (took) continue;
+    if (o->sub) { /* a subcommand's own word, in order */
+      if (strcmp(a, "--") == 0) {
+        while (i < argc) o->rest[o->nrest++] = argv[i++];
+        break;
+      }
+      o->rest[o->nrest++] = argv[i];
+      continue;
+    }
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-      fputs(USAGE, stdout);
-      return 0;
+      o->action = SHOW_HELP;
+      return -1;
     } else if (strcmp(a, "--version") == 0) {
-      printf("fcrun %s (%s, FC API 2023-03-30)\n", FCRUN_VERSION, LUA_RELEASE);
-      return 0;
-    } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
-      o->verbose = 1;
-      continue;
-    } else if (strcmp(a, "--dry-run") == 0) {
-      o->dry_run = 1;
-      continue;
+      o->action = SHOW_VERSION;
+      return -1;
     } else if (strcmp(a, "--") == 0) {
       i++;
       break;
-    } else if (strcmp(a, "--endpoint") == 0) slot = &o->endpoint;
-    else if (strcmp(a, "--region") == 0) slot = &o->region;
-    else if (strcmp(a, "--account-id") == 0) slot = &o->account_id;
-    else if (strcmp(a, "--profile") == 0) slot = &o->profile;
-    else if (strcmp(a, "--timeout") == 0) slot = &o->timeout;
-    else if (strcmp(a, "--local") == 0) slot = &o->local_dir;
-    else if (strcmp(a, "-e") == 0) slot = &o->code;
-    else if (a[0] == '-' && a[1] != '\0') return usage_error("unknown option '%s'", a);
-    else break;
-    if (i + 1 >= argc) return usage_error("option '%s' needs a value", a);
-    *slot = argv[++i];
-    if (slot == &o->code) { i++; break; }
+    } else if (strcmp(a, "-e") == 0) {
+      if (i + 1 >= argc) return usage_error("option '%s' needs a value", a);
+      o->code = argv[++i];
+      i++;
+      break;
+    } else if (a[0] == '-' && a[1] != '\0') {
+      o->action = UNKNOWN_OPTION;
+      o->unknown = a;
+      return -1;
+    } else if (is_subcommand(a)) {
+      o->sub = a;
+      o->first = i;
+    } else {
+      break; /* SCRIPT: the words after it are its own */
+    }
   }
-  o->first = i;
-  if (!o->code && i >= argc) return usage_error("%s", "no SCRIPT given");
+  if (!o->sub) o->first = i;
+  if (!o->sub && !o->code && i >= argc) return usage_error("%s", "no SCRIPT given");
   if (o->timeout) {
     char *end;
     double t = strtod(o->timeout, &end);
@@ -250,29 +302,74 @@ static int drain(lua_State *L) {
   return problems ? EXIT_SCRIPT : 0;
 }
 
+/* Pushes the function `name` of fc.cli; returns 0, or an exit status. */
+static int push_cli(lua_State *L, const char *name) {
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "fc.cli");
+  int rc = docall(L, 1, 1, 0);
+  if (rc) return rc;
+  lua_getfield(L, -1, name);
+  lua_remove(L, -2);
+  return 0;
+}
+
+/* Calls fc.cli's `name` with one string argument (or none); returns its
+** integer result (default 0), or an exit status for an error. */
+static int call_cli(lua_State *L, const char *name, const char *arg) {
+  int rc = push_cli(L, name);
+  if (rc) return rc;
+  if (arg) lua_pushstring(L, arg);
+  if ((rc = docall(L, arg ? 1 : 0, 1, 0))) return rc;
+  rc = (int)lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  return rc;
+}
+
+/* fc.cli.setup{quiet, dry_run, stats, trace}: the run-wide switches. */
+static int setup(lua_State *L, const options *o) {
+  int rc = push_cli(L, "setup");
+  if (rc) return rc;
+  lua_createtable(L, 0, 4);
+  lua_pushboolean(L, o->quiet);
+  lua_setfield(L, -2, "quiet");
+  lua_pushboolean(L, o->dry_run);
+  lua_setfield(L, -2, "dry_run");
+  lua_pushboolean(L, o->stats);
+  lua_setfield(L, -2, "stats");
+  if (o->trace) { lua_pushstring(L, o->trace); lua_setfield(L, -2, "trace"); }
+  return docall(L, 1, 0, 0);
+}
+
 static int run(lua_State *L, const options *o, int argc, char **argv) {
   int rc;
   if (o->code) {
     create_arg(L, argv, argc, o->first - 1);
     rc = dostring(L, o->code, strlen(o->code), "=(command line)");
-  } else if (strcmp(argv[o->first], "invoke") == 0) {
-    lua_getglobal(L, "require");
-    lua_pushliteral(L, "fc.cli");
-    if ((rc = docall(L, 1, 1, 0))) return rc;
-    lua_getfield(L, -1, "invoke");
-    lua_createtable(L, argc - o->first - 1, 0);
-    for (int i = o->first + 1; i < argc; i++) {
-      lua_pushstring(L, argv[i]);
-      lua_rawseti(L, -2, i - o->first);
+  } else if (o->sub) {
+    if ((rc = push_cli(L, "main"))) return rc;
+    lua_pushstring(L, o->sub);
+    lua_createtable(L, o->nrest, 0);
+    for (int i = 0; i < o->nrest; i++) {
+      lua_pushstring(L, o->rest[i]);
+      lua_rawseti(L, -2, i + 1);
     }
-    if ((rc = docall(L, 1, 1, 0))) return rc;
-    return (int)lua_tointeger(L, -1);
+    rc = docall(L, 2, 1, 0);
+    if (rc == 0) {
+      rc = (int)lua_tointeger(L, -1);
+      lua_pop(L, 1);
+    }
   } else {
     const char *script = argv[o->first];
     create_arg(L, argv, argc, o->first);
     int is_stdin = strcmp(script, "-") == 0;
-    if (luaL_loadfilex(L, is_stdin ? NULL : script, "t") != LUA_OK) {
+    int lrc = luaL_loadfilex(L, is_stdin ? NULL : script, "t");
+    if (lrc != LUA_OK) {
       l_message(lua_tostring(L, -1));
+      if (lrc == LUA_ERRFILE && !is_stdin && push_cli(L, "script_hint") == 0) {
+        lua_pushstring(L, script); /* "did you mean 'fcrun invoke'?" */
+        if (docall(L, 1, 1, 0) == 0 && *lua_tostring(L, -1))
+          fprintf(stderr, "%s: %s is not a file%s\n", progname, script, lua_tostring(L, -1));
+      }
       return EXIT_SCRIPT;
     }
     int n = push_args(L, argv, argc, o->first + 1);
@@ -280,6 +377,17 @@ static int run(lua_State *L, const options *o, int argc, char **argv) {
   }
   int drained = drain(L);
   return rc ? rc : drained;
+}
+
+static lua_State *new_state(void) {
+  lua_State *L = luaL_newstate();
+  if (!L) {
+    l_message("cannot create a Lua state: not enough memory");
+    return NULL;
+  }
+  luaL_openlibs(L);
+  fc_preload(L);
+  return L;
 }
 
 /* A fresh random key pair for an in-process emulator: hex of 16/32 bytes. */
@@ -302,9 +410,23 @@ int main(int argc, char **argv) {
   }
   options o;
   int rc = parse_args(argc, argv, &o);
-  if (rc >= 0) return rc;
+  if (rc < 0 && o.action == SHOW_VERSION) {
+    printf("fcrun %s (%s, FC API 2023-03-30)\n", FCRUN_VERSION, LUA_RELEASE);
+    rc = 0;
+  } else if (rc < 0 && o.action != RUN) { /* help texts and suggestions are fc.cli's */
+    lua_State *L = new_state();
+    rc = !L ? EXIT_SCRIPT
+         : o.action == SHOW_HELP ? call_cli(L, "help", NULL)
+                                 : call_cli(L, "unknown_option", o.unknown);
+    if (L) lua_close(L);
+  }
+  if (rc >= 0) {
+    free(o.rest);
+    return rc;
+  }
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
     l_message("cannot initialise libcurl");
+    free(o.rest);
     return EXIT_SCRIPT;
   }
   fc_emu *emu = NULL;
@@ -315,29 +437,33 @@ int main(int argc, char **argv) {
     if (random_keys(id, secret)) {
       l_message("cannot get random bytes for the emulator's keys");
       curl_global_cleanup();
+      free(o.rest);
       return EXIT_SCRIPT;
     }
-    fc_emu_config cfg = {o.local_dir, "127.0.0.1", 0, id, secret, NULL, o.verbose, 0};
+    /* not verbose: -v prints each request once, on the client's side */
+    fc_emu_config cfg = {o.local_dir, "127.0.0.1", 0, id, secret, NULL, 0, 0};
     if (fc_emu_start(&emu, &cfg, err, sizeof err)) {
       l_message(err);
       curl_global_cleanup();
+      free(o.rest);
       return EXIT_USAGE;
     }
     snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%u", (unsigned)fc_emu_port(emu));
     ep = endpoint;
   }
-  lua_State *L = luaL_newstate();
+  lua_State *L = new_state();
   if (!L) {
-    l_message("cannot create a Lua state: not enough memory");
     rc = EXIT_SCRIPT;
   } else {
-    luaL_openlibs(L);
-    fc_preload(L);
     rc = configure(L, &o, ep, emu ? id : NULL, emu ? secret : NULL);
+    if (rc == 0) rc = setup(L, &o);
     if (rc == 0) rc = run(L, &o, argc, argv);
+    int at_exit = call_cli(L, "at_exit", NULL);
+    if (rc == 0) rc = at_exit;
     lua_close(L);
   }
   if (emu) fc_emu_stop(emu);
   curl_global_cleanup();
+  free(o.rest);
   return rc;
 }

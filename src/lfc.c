@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "crypto.h"
@@ -99,6 +100,12 @@ static int l_now(lua_State *L) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+  return 1;
+}
+
+/* core.isatty(fd): whether the descriptor is a terminal (progress lines). */
+static int l_isatty(lua_State *L) {
+  lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
   return 1;
 }
 
@@ -439,6 +446,28 @@ static int xfer_response(lua_State *L) {
   return 1;
 }
 
+/*
+** transfer:timing(): where the time of an ended transfer went, whether it
+** succeeded or not: {dns, connect, tls, first_byte, total} in seconds from
+** its start, bytes_sent and bytes_received (headers and bodies on the wire),
+** ended_at (seconds since the epoch). Never any header or body content.
+*/
+static int xfer_timing(lua_State *L) {
+  lxfer *lx = check_xfer(L);
+  if (!fc_xfer_done(lx->x)) return luaL_error(L, "transfer: still running");
+  const fc_http_timing *t = &fc_xfer_response(lx->x)->timing;
+  lua_createtable(L, 0, 8);
+#define NUM(field) lua_pushnumber(L, t->field); lua_setfield(L, -2, #field)
+  NUM(dns); NUM(connect); NUM(tls); NUM(first_byte); NUM(total);
+  NUM(ended_at);
+#undef NUM
+  lua_pushinteger(L, (lua_Integer)t->bytes_sent);
+  lua_setfield(L, -2, "bytes_sent");
+  lua_pushinteger(L, (lua_Integer)t->bytes_received);
+  lua_setfield(L, -2, "bytes_received");
+  return 1;
+}
+
 static int xfer_gc(lua_State *L) {
   lxfer *lx = luaL_checkudata(L, 1, XFER_MT);
   fc_xfer_free(lx->x);
@@ -462,7 +491,8 @@ static const luaL_Reg http_methods[] = {
 static const luaL_Reg http_meta[] = {
     {"__index", NULL}, {"__gc", http_gc}, {"__close", http_gc}, {NULL, NULL}};
 static const luaL_Reg xfer_methods[] = {
-    {"done", xfer_done}, {"response", xfer_response}, {"cancel", xfer_cancel}, {NULL, NULL}};
+    {"done", xfer_done}, {"response", xfer_response}, {"cancel", xfer_cancel},
+    {"timing", xfer_timing}, {NULL, NULL}};
 static const luaL_Reg xfer_meta[] = {
     {"__index", NULL}, {"__gc", xfer_gc}, {"__close", xfer_gc}, {NULL, NULL}};
 
@@ -472,7 +502,7 @@ static const luaL_Reg funcs[] = {
     {"base64", l_base64},     {"unbase64", l_unbase64},
     {"urlencode", l_urlencode}, {"urldecode", l_urldecode},
     {"random", l_random},     {"now", l_now},
-        {"sign", l_sign},
+        {"sign", l_sign},     {"isatty", l_isatty},
     {"http", l_http},         {NULL, NULL}};
 
 static void new_class(lua_State *L, const char *name, const luaL_Reg *meta,

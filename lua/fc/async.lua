@@ -73,6 +73,15 @@ function M.invoke(c, name, payload, opts)
                        request_id = r.request_id, client = c, dry_run = r.dry_run}, AsyncTask)
 end
 
+-- client:async_task(name, id [, qualifier]) -> the fc.AsyncTask of a task
+-- started elsewhere (another run, the console), to follow or stop it.
+function M.handle(c, name, id, qualifier)
+  client.check_function_name("async_task", name)
+  client.check_task_id("async_task", id)
+  client.check_qualifier("async_task", qualifier)
+  return setmetatable({id = id, function_name = name, qualifier = qualifier, client = c}, AsyncTask)
+end
+
 local function get(self, timeout, retry)
   return self.client:request{method = "GET", action = "GetAsyncTask", path = task_path(self),
                              query = qualifier_query(self), timeout = timeout, retry = retry}.body

@@ -235,6 +235,7 @@ function Client:attempt(r, creds, scheme, authority, path, opts)
   if group then group:release() end
   if not ok then error(x, 0) end
   local resp, kind, msg, sent = x:response()
+  require("fc.stats").record{request = r, transfer = x, response = resp, error = kind}
   local where = r.method .. " " .. path
   if not resp then
     if sent == nil then -- until the core says for itself
@@ -342,10 +343,21 @@ function Client:request(t)
           attempts = resp.attempts}
 end
 
--- Results of fc.invoke: a table with a json() method.
+-- Results of fc.invoke: a table with a json() method, and r.report, the
+-- tail log parsed (fc.logs.parse) on first access and kept in the table.
+-- Every other field is a raw field, so this __index never runs for them.
 local Result = {}
-Result.__index = Result
 Result.__name = "fc.Result"
+local unparsable = setmetatable({}, {__mode = "k"}) -- logs that are not FC's format
+function Result.__index(r, k)
+  local m = Result[k]
+  if m ~= nil or k ~= "report" then return m end
+  local log = rawget(r, "log")
+  if not log or unparsable[r] then return nil end
+  local report = require("fc.logs").parse(log)
+  if report then rawset(r, "report", report) else unparsable[r] = true end
+  return report
+end
 function Result:json()
   local ok, v = pcall(json.decode, self.body)
   if not ok then
@@ -469,6 +481,7 @@ end
 
 -- Async tasks, listings and chains have their own modules.
 function Client:invoke_async(...) return require("fc.async").invoke(self, ...) end
+function Client:async_task(...) return require("fc.async").handle(self, ...) end
 function Client:async_tasks(...) return require("fc.async").tasks(self, ...) end
 function Client:functions(...) return require("fc.async").functions(self, ...) end
 function Client:chain(...) return require("fc.chain").run(self, ...) end

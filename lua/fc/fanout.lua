@@ -3,6 +3,7 @@
 
 local sched = require "fc.sched"
 local Error = require "fc.error"
+local progress = require "fc.progress"
 
 local M = {}
 
@@ -89,7 +90,8 @@ function M.map(items, fn, opts)
   local concurrency = opts.concurrency or 16
   local fail_fast = opts.fail_fast
   local results, errors = {}, {n = 0}
-  local taken, failed_at = 0, nil
+  local taken, done, failed_at = 0, 0, nil
+  local line = progress.new(n) -- a live line on a terminal; silent otherwise
 
   local function worker()
     while taken < n and not failed_at do
@@ -103,6 +105,8 @@ function M.map(items, fn, opts)
         errors.n = errors.n + 1
         if fail_fast then failed_at = i end
       end
+      done = done + 1
+      line:update(done, errors.n)
     end
   end
 
@@ -115,6 +119,7 @@ function M.map(items, fn, opts)
     workers[w] = t
   end
   for _, t in ipairs(workers) do sched.wait(t) end
+  line:finish()
   for i = taken + 1, n do
     errors[i] = Error.new{kind = "cancelled", message = string.format(
       "fc.map: item %d was not started: item %d failed and fail_fast is set", i, failed_at)}

@@ -24,6 +24,8 @@ local fc = {
   now = sched.now,
   map = fanout.map,
   all = fanout.all,
+  logs = require "fc.logs",                 -- fc.logs.parse(text)
+  stats = require("fc.stats").snapshot,     -- fc.stats(): this run's requests so far
 }
 
 -- The default client's options (fcrun's flags land here) and the client.
@@ -60,6 +62,10 @@ fc.AsyncTask = require("fc.async").AsyncTask
 
 function fc.invoke_async(name, payload, opts)
   return default():invoke_async(name, payload, opts)
+end
+
+function fc.async_task(name, id, qualifier)
+  return default():async_task(name, id, qualifier)
 end
 
 function fc.async_tasks(name, filter)

@@ -15,6 +15,20 @@
 int fc_sha256(const void *p, size_t n, unsigned char out[FC_SHA256_LEN]);
 int fc_hmac_sha256(const void *key, size_t keylen, const void *p, size_t n,
                    unsigned char out[FC_SHA256_LEN]);
+/* HMAC-SHA256 under one key with the key's pads hashed once, for signing
+** many messages: _key_init once, _keyed per message, _key_free when done.
+** It holds state derived from the key, so _key_free zeroes it. The storage
+** is opaque (the backend's hash states). */
+typedef struct fc_hmac_sha256_key {
+  union {
+    unsigned long long align;
+    unsigned char bytes[256];
+  } opaque;
+} fc_hmac_sha256_key;
+int fc_hmac_sha256_key_init(fc_hmac_sha256_key *k, const void *key, size_t keylen);
+int fc_hmac_sha256_keyed(const fc_hmac_sha256_key *k, const void *p, size_t n,
+                         unsigned char out[FC_SHA256_LEN]);
+void fc_hmac_sha256_key_free(fc_hmac_sha256_key *k);
 /* Standard base64 (RFC 4648, with padding), appended to out. */
 int fc_base64_encode(fc_buf *out, const void *p, size_t n);
 /* Strict decoding: FC_EINVAL on any character outside the alphabet. */

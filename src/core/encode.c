@@ -49,18 +49,36 @@ int fc_is_unreserved(unsigned char c) {
          (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '~';
 }
 
-int fc_pct_encode(fc_buf *out, const char *s, size_t n, int keep_slash) {
+static int stays(unsigned char c, int keep_slash) {
+  return fc_is_unreserved(c) || (keep_slash && c == '/');
+}
+
+size_t fc_pct_encoded_len(const char *s, size_t n, int keep_slash) {
+  size_t k = n;
+  for (size_t i = 0; i < n; i++) k += stays((unsigned char)s[i], keep_slash) ? 0 : 2;
+  return k;
+}
+
+void fc_pct_write(char *dst, const char *s, size_t n, int keep_slash) {
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
-    int rc;
-    if (fc_is_unreserved(c) || (keep_slash && c == '/')) {
-      rc = fc_buf_addc(out, (char)c);
+    if (stays(c, keep_slash)) {
+      *dst++ = (char)c;
     } else {
-      char esc[3] = {'%', upper_hex[c >> 4], upper_hex[c & 15]};
-      rc = fc_buf_add(out, esc, 3);
+      *dst++ = '%';
+      *dst++ = upper_hex[c >> 4];
+      *dst++ = upper_hex[c & 15];
     }
-    if (rc) return rc;
   }
+}
+
+int fc_pct_encode(fc_buf *out, const char *s, size_t n, int keep_slash) {
+  if (n > ((size_t)-1 - 1) / 3) return FC_ETOOBIG;
+  size_t k = fc_pct_encoded_len(s, n, keep_slash);
+  int rc = fc_buf_reserve(out, k);
+  if (rc) return rc;
+  fc_pct_write(out->data + out->len, s, n, keep_slash);
+  fc_buf_commit(out, k);
   return FC_OK;
 }
 

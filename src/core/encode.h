@@ -18,6 +18,10 @@ int fc_hex_encode(fc_buf *out, const void *p, size_t n);
 int fc_hex_decode(fc_buf *out, const char *s, size_t n);
 /* Percent-encodes s; with keep_slash, '/' stays (for paths). */
 int fc_pct_encode(fc_buf *out, const char *s, size_t n, int keep_slash);
+/* The same in two steps, for writers with their own memory: the encoded
+** length, then the encoding written to dst (that many bytes, no NUL). */
+size_t fc_pct_encoded_len(const char *s, size_t n, int keep_slash);
+void fc_pct_write(char *dst, const char *s, size_t n, int keep_slash);
 /* Decodes %XY escapes ('+' stays '+'); FC_EINVAL on a broken escape. */
 int fc_pct_decode(fc_buf *out, const char *s, size_t n);
 /* Decodes a query component: as fc_pct_decode, and '+' is a space. */

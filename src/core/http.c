@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 struct fc_http {
   CURLM *multi;
@@ -231,6 +232,26 @@ fail:
   return NULL;
 }
 
+/* curl's timing breakdown and byte counts of a transfer that ended. */
+static void record_timing(CURL *e, fc_http_timing *t) {
+  curl_off_t v;
+  struct timespec now;
+#define US(info, field) if (curl_easy_getinfo(e, info, &v) == CURLE_OK) t->field = (double)v / 1e6
+  US(CURLINFO_NAMELOOKUP_TIME_T, dns);
+  US(CURLINFO_CONNECT_TIME_T, connect);
+  US(CURLINFO_APPCONNECT_TIME_T, tls);
+  US(CURLINFO_STARTTRANSFER_TIME_T, first_byte);
+  US(CURLINFO_TOTAL_TIME_T, total);
+#undef US
+  long n = 0;
+  if (curl_easy_getinfo(e, CURLINFO_REQUEST_SIZE, &n) == CURLE_OK) t->bytes_sent = (double)n;
+  if (curl_easy_getinfo(e, CURLINFO_SIZE_UPLOAD_T, &v) == CURLE_OK) t->bytes_sent += (double)v;
+  if (curl_easy_getinfo(e, CURLINFO_HEADER_SIZE, &n) == CURLE_OK) t->bytes_received = (double)n;
+  if (curl_easy_getinfo(e, CURLINFO_SIZE_DOWNLOAD_T, &v) == CURLE_OK) t->bytes_received += (double)v;
+  clock_gettime(CLOCK_REALTIME, &now);
+  t->ended_at = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
 /* Records how x ended and takes it out of the multi handle. */
 static void finish(fc_xfer *x, CURLcode rc) {
   fc_http_response *r = &x->resp;
@@ -240,6 +261,7 @@ static void finish(fc_xfer *x, CURLcode rc) {
   curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME, &secs);
   r->status = status;
   r->seconds = secs;
+  record_timing(x->easy, &r->timing);
   if (rc != CURLE_OK) {
     if (r->error == FC_HTTP_OK) r->error = classify(rc); /* else our callback's */
     const char *msg = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);

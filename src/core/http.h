@@ -41,6 +41,16 @@ typedef struct fc_http_request {
   size_t max_body;         /* 0: FC_HTTP_MAX_BODY */
 } fc_http_request;
 
+/* Where a transfer's time went (curl's breakdown), for traces and stats:
+** seconds from the start to each phase's end (0 when the phase did not
+** happen, e.g. no TLS on http or a reused connection), the bytes on the
+** wire (headers and bodies), and the wall-clock time it ended. */
+typedef struct fc_http_timing {
+  double dns, connect, tls, first_byte, total;
+  double bytes_sent, bytes_received;
+  double ended_at; /* seconds since the epoch (CLOCK_REALTIME) */
+} fc_http_timing;
+
 typedef struct fc_http_response {
   long status;
   fc_buf headers; /* the final response's header lines, "name: value\r\n" */
@@ -48,6 +58,7 @@ typedef struct fc_http_response {
   double seconds; /* total transfer time */
   int error;      /* enum fc_http_error */
   char message[256];
+  fc_http_timing timing; /* set when the transfer ends, success or not */
 } fc_http_response;
 
 typedef struct fc_http fc_http;

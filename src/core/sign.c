@@ -15,22 +15,76 @@ int fc_sign_canonical_uri(fc_buf *out, const char *path) {
   return fc_pct_encode(out, path, strlen(path), 1);
 }
 
-typedef struct pair {
-  fc_buf a, b;
-} pair;
+/*
+** The sort of the query and of the headers. An entry points at its name and
+** value (not NUL-terminated); names are compared bytewise as strcmp does,
+** then values. Entries and the text made for them (encoded query parts,
+** lower-cased header names) live on the stack when a request is of the usual
+** size, else in one allocation each.
+*/
+typedef struct entry {
+  const char *a, *b;
+  size_t alen, blen;
+} entry;
 
-static int cmp_pair(const void *x, const void *y) {
-  const pair *p = x, *q = y;
-  int c = strcmp(fc_buf_str(&p->a), fc_buf_str(&q->a));
-  return c ? c : strcmp(fc_buf_str(&p->b), fc_buf_str(&q->b));
+static int cmp_bytes(const char *x, size_t xn, const char *y, size_t yn) {
+  int c = memcmp(x, y, xn < yn ? xn : yn);
+  return c ? c : (xn > yn) - (xn < yn);
 }
 
-static void free_pairs(pair *v, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    fc_buf_free(&v[i].a);
-    fc_buf_free(&v[i].b);
+static int cmp_entry(const void *x, const void *y) {
+  const entry *p = x, *q = y;
+  int c = cmp_bytes(p->a, p->alen, q->a, q->alen);
+  return c ? c : cmp_bytes(p->b, p->blen, q->b, q->blen);
+}
+
+enum { STACK_ENTRIES = 32, STACK_TEXT = 2048 };
+
+typedef struct scratch {
+  entry *v;
+  char *text;
+  entry v_stack[STACK_ENTRIES];
+  char text_stack[STACK_TEXT];
+} scratch;
+
+static int scratch_init(scratch *s, size_t n, size_t text) {
+  s->v = n <= STACK_ENTRIES ? s->v_stack : malloc(n * sizeof *s->v);
+  s->text = text <= STACK_TEXT ? s->text_stack : malloc(text);
+  if (s->v && s->text) return FC_OK;
+  if (s->v != s->v_stack) free(s->v);
+  if (s->text != s->text_stack) free(s->text);
+  return FC_ENOMEM;
+}
+
+static void scratch_free(scratch *s) {
+  if (s->v != s->v_stack) free(s->v);
+  if (s->text != s->text_stack) free(s->text);
+}
+
+/* Appends the pieces, with room for all of them made at once. */
+static int add_all(fc_buf *b, const char *const *p, const size_t *n, size_t k) {
+  size_t total = 0;
+  for (size_t i = 0; i < k; i++) {
+    if (n[i] > FC_SIGN_MAX) return FC_ETOOBIG;
+    total += n[i];
   }
-  free(v);
+  int rc = fc_buf_reserve(b, total);
+  if (rc) return rc;
+  char *d = b->data + b->len;
+  for (size_t i = 0; i < k; i++) {
+    if (n[i]) memcpy(d, p[i], n[i]);
+    d += n[i];
+  }
+  fc_buf_commit(b, total);
+  return FC_OK;
+}
+
+/* Appends C strings (at most 8). */
+static int add_strs(fc_buf *b, const char *const *p, size_t k) {
+  size_t n[8];
+  if (k > 8) return FC_EINVAL;
+  for (size_t i = 0; i < k; i++) n[i] = strlen(p[i]);
+  return add_all(b, p, n, k);
 }
 
 /*
@@ -39,22 +93,45 @@ static void free_pairs(pair *v, size_t n) {
 */
 int fc_sign_canonical_query(fc_buf *out, const fc_kv *q, size_t n) {
   if (n == 0) return FC_OK;
-  pair *v = calloc(n, sizeof *v);
-  if (!v) return FC_ENOMEM;
+  size_t raw = 0, text = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t a = strlen(q[i].name), b = q[i].value ? strlen(q[i].value) : 0;
+    /* encoding never shrinks: past the bound, so would the output be */
+    if (a > FC_SIGN_MAX || b > FC_SIGN_MAX - a || raw > FC_SIGN_MAX - a - b) return FC_ETOOBIG;
+    raw += a + b;
+  }
+  scratch s;
   int rc = FC_OK;
-  for (size_t i = 0; i < n && !rc; i++) {
+  for (size_t i = 0; i < n; i++) {
     const char *val = q[i].value ? q[i].value : "";
-    fc_buf_init(&v[i].a, FC_SIGN_MAX);
-    fc_buf_init(&v[i].b, FC_SIGN_MAX);
-    rc = fc_pct_encode(&v[i].a, q[i].name, strlen(q[i].name), 0);
-    if (!rc) rc = fc_pct_encode(&v[i].b, val, strlen(val), 0);
+    text += fc_pct_encoded_len(q[i].name, strlen(q[i].name), 0) +
+            fc_pct_encoded_len(val, strlen(val), 0);
   }
-  if (!rc) qsort(v, n, sizeof *v, cmp_pair);
+  if ((rc = scratch_init(&s, n, text ? text : 1))) return rc;
+  char *t = s.text;
+  size_t total = n - 1 + n; /* the '&'s and '='s */
+  for (size_t i = 0; i < n; i++) {
+    const char *val = q[i].value ? q[i].value : "";
+    size_t a = strlen(q[i].name), b = strlen(val);
+    entry *e = &s.v[i];
+    e->a = t;
+    e->alen = fc_pct_encoded_len(q[i].name, a, 0);
+    fc_pct_write(t, q[i].name, a, 0);
+    t += e->alen;
+    e->b = t;
+    e->blen = fc_pct_encoded_len(val, b, 0);
+    fc_pct_write(t, val, b, 0);
+    t += e->blen;
+    total += e->alen + e->blen;
+  }
+  qsort(s.v, n, sizeof *s.v, cmp_entry);
+  rc = total > FC_SIGN_MAX ? FC_ETOOBIG : fc_buf_reserve(out, total);
   for (size_t i = 0; i < n && !rc; i++) {
-    rc = fc_buf_printf(out, "%s%s=%s", i ? "&" : "", fc_buf_str(&v[i].a),
-                       fc_buf_str(&v[i].b));
+    const entry *e = &s.v[i];
+    rc = add_all(out, (const char *const[]){"&", e->a, "=", e->b},
+                 (const size_t[]){i ? 1 : 0, e->alen, 1, e->blen}, 4);
   }
-  free_pairs(v, n);
+  scratch_free(&s);
   return rc;
 }
 
@@ -63,21 +140,14 @@ int fc_sign_selects(const char *lname) {
          strncmp(lname, "x-acs-", 6) == 0;
 }
 
-static int add_lower(fc_buf *b, const char *s) {
-  for (; *s; s++) {
-    char c = *s;
-    if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
-    int rc = fc_buf_addc(b, c);
-    if (rc) return rc;
+static size_t lower(char *dst, const char *s) {
+  size_t n = 0;
+  for (; s[n]; n++) {
+    char c = s[n];
+    dst[n] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
   }
-  return FC_OK;
-}
-
-static int add_trimmed(fc_buf *b, const char *s) {
-  const char *end = s + strlen(s);
-  while (s < end && (*s == ' ' || *s == '\t')) s++;
-  while (end > s && (end[-1] == ' ' || end[-1] == '\t')) end--;
-  return fc_buf_add(b, s, (size_t)(end - s));
+  dst[n] = '\0';
+  return n;
 }
 
 /*
@@ -87,70 +157,89 @@ static int add_trimmed(fc_buf *b, const char *s) {
 */
 int fc_sign_canonical_headers(fc_buf *canon, fc_buf *names, const fc_kv *h,
                               size_t n, const char *only) {
-  pair *v = n ? calloc(n, sizeof *v) : NULL;
-  if (n && !v) return FC_ENOMEM;
+  size_t text = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t a = strlen(h[i].name), b = h[i].value ? strlen(h[i].value) : 0;
+    if (a > FC_SIGN_MAX || b > FC_SIGN_MAX) return FC_ETOOBIG;
+    text += a + 1;
+  }
+  scratch s;
+  int rc = scratch_init(&s, n ? n : 1, text ? text : 1);
+  if (rc) return rc;
+  char *t = s.text;
   size_t k = 0;
-  int rc = FC_OK;
-  for (size_t i = 0; i < n && !rc; i++) {
-    pair *p = &v[k];
-    fc_buf_init(&p->a, FC_SIGN_MAX);
-    fc_buf_init(&p->b, FC_SIGN_MAX);
-    rc = add_lower(&p->a, h[i].name);
-    if (!rc) rc = add_trimmed(&p->b, h[i].value ? h[i].value : "");
-    if (rc) { k++; break; }
-    const char *ln = fc_buf_str(&p->a);
-    if (only ? fc_list_has(only, ';', ln) : fc_sign_selects(ln)) {
-      k++;
-    } else {
-      fc_buf_free(&p->a);
-      fc_buf_free(&p->b);
-    }
+  for (size_t i = 0; i < n; i++) {
+    size_t a = lower(t, h[i].name);
+    if (!(only ? fc_list_has(only, ';', t) : fc_sign_selects(t))) continue;
+    const char *v = h[i].value ? h[i].value : "", *end = v + strlen(v);
+    while (v < end && (*v == ' ' || *v == '\t')) v++;
+    while (end > v && (end[-1] == ' ' || end[-1] == '\t')) end--;
+    s.v[k++] = (entry){t, v, a, (size_t)(end - v)};
+    t += a + 1;
   }
-  if (!rc) qsort(v, k, sizeof *v, cmp_pair);
+  qsort(s.v, k, sizeof *s.v, cmp_entry);
+  size_t ctotal = 0, ntotal = 0;
+  for (size_t i = 0; i < k; i++) ctotal += s.v[i].alen + s.v[i].blen + 2, ntotal += s.v[i].alen + 1;
+  rc = ctotal > FC_SIGN_MAX ? FC_ETOOBIG : fc_buf_reserve(canon, ctotal);
+  if (!rc) rc = fc_buf_reserve(names, ntotal);
   for (size_t i = 0; i < k && !rc; i++) {
-    const char *name = fc_buf_str(&v[i].a);
-    int first = i == 0 || strcmp(name, fc_buf_str(&v[i - 1].a)) != 0;
-    int last = i + 1 == k || strcmp(name, fc_buf_str(&v[i + 1].a)) != 0;
+    const entry *e = &s.v[i];
+    int first = i == 0 || cmp_bytes(e->a, e->alen, e[-1].a, e[-1].alen) != 0;
+    int last = i + 1 == k || cmp_bytes(e->a, e->alen, e[1].a, e[1].alen) != 0;
     if (first) {
-      rc = fc_buf_printf(canon, "%s:", name);
-      if (!rc) rc = fc_buf_printf(names, "%s%s", i ? ";" : "", name);
+      rc = add_all(canon, (const char *const[]){e->a, ":"}, (const size_t[]){e->alen, 1}, 2);
+      if (!rc) rc = add_all(names, (const char *const[]){";", e->a},
+                            (const size_t[]){i ? 1 : 0, e->alen}, 2);
     } else {
-      rc = fc_buf_addc(canon, ',');
+      rc = fc_buf_add(canon, ",", 1);
     }
-    if (!rc) rc = fc_buf_add(canon, v[i].b.data, v[i].b.len);
-    if (!rc && last) rc = fc_buf_addc(canon, '\n');
+    if (!rc) rc = add_all(canon, (const char *const[]){e->b, "\n"},
+                          (const size_t[]){e->blen, last ? 1 : 0}, 2);
   }
-  free_pairs(v, k);
+  scratch_free(&s);
   return rc;
 }
 
 int fc_sign_canonical_request(fc_buf *out, fc_buf *names, const fc_sign_input *in) {
-  int rc = fc_buf_printf(out, "%s\n", in->method ? in->method : "");
+  /* room for the usual request at once; the steps grow it if need be */
+  size_t hint = 256 + (in->path ? strlen(in->path) : 0);
+  for (size_t i = 0; i < in->nheaders; i++)
+    hint += strlen(in->headers[i].name) + (in->headers[i].value ? strlen(in->headers[i].value) : 0) + 2;
+  if (hint > FC_SIGN_MAX - out->len) hint = FC_SIGN_MAX - out->len;
+  int rc = fc_buf_reserve(out, hint);
+  if (!rc) rc = add_strs(out, (const char *const[]){in->method ? in->method : "", "\n"}, 2);
   if (!rc) rc = fc_sign_canonical_uri(out, in->path);
-  if (!rc) rc = fc_buf_addc(out, '\n');
+  if (!rc) rc = fc_buf_add(out, "\n", 1);
   if (!rc) rc = fc_sign_canonical_query(out, in->query, in->nquery);
-  if (!rc) rc = fc_buf_addc(out, '\n');
+  if (!rc) rc = fc_buf_add(out, "\n", 1);
   if (!rc) rc = fc_sign_canonical_headers(out, names, in->headers, in->nheaders, in->only);
-  if (!rc) rc = fc_buf_printf(out, "\n%s\n%s", fc_buf_str(names),
-                              in->payload_hash ? in->payload_hash : "");
+  if (!rc) rc = add_all(out, (const char *const[]){"\n", fc_buf_str(names), "\n"},
+                        (const size_t[]){1, names->len, 1}, 3);
+  if (!rc) rc = fc_buf_adds(out, in->payload_hash ? in->payload_hash : "");
   return rc;
 }
 
 int fc_sign_string_to_sign(fc_buf *out, const char *canon, size_t len) {
   unsigned char d[FC_SHA256_LEN];
-  char hex[2 * FC_SHA256_LEN + 1];
+  char text[sizeof FC_SIGN_ALGORITHM + 2 * FC_SHA256_LEN + 1] = FC_SIGN_ALGORITHM "\n";
   int rc = fc_sha256(canon, len, d);
   if (rc) return rc;
-  fc_hex(hex, d, sizeof d);
-  return fc_buf_printf(out, FC_SIGN_ALGORITHM "\n%s", hex);
+  fc_hex(text + sizeof FC_SIGN_ALGORITHM, d, sizeof d);
+  return fc_buf_add(out, text, sizeof text - 1);
 }
 
-int fc_sign_signature(char out[65], const char *secret, const char *sts, size_t len) {
+static int signature_hex(char out[65], const fc_hmac_sha256_key *key, const char *secret,
+                         const char *sts, size_t len) {
   unsigned char mac[FC_SHA256_LEN];
-  int rc = fc_hmac_sha256(secret, strlen(secret), sts, len, mac);
+  int rc = key ? fc_hmac_sha256_keyed(key, sts, len, mac)
+               : fc_hmac_sha256(secret, strlen(secret), sts, len, mac);
   if (rc) return rc;
   fc_hex(out, mac, sizeof mac);
   return FC_OK;
+}
+
+int fc_sign_signature(char out[65], const char *secret, const char *sts, size_t len) {
+  return signature_hex(out, NULL, secret, sts, len);
 }
 
 void fc_signature_init(fc_signature *s) {
@@ -169,16 +258,23 @@ void fc_signature_free(fc_signature *s) {
   s->signature[0] = '\0';
 }
 
-int fc_sign(fc_signature *s, const fc_sign_input *in) {
+int fc_sign(fc_signature *s, const fc_sign_input *in) { return fc_sign_keyed(s, in, NULL); }
+
+int fc_sign_keyed(fc_signature *s, const fc_sign_input *in, const fc_hmac_sha256_key *key) {
   int rc = fc_sign_canonical_request(&s->canonical_request, &s->signed_headers, in);
   if (!rc) rc = fc_sign_string_to_sign(&s->string_to_sign, s->canonical_request.data,
                                        s->canonical_request.len);
-  if (!rc) rc = fc_sign_signature(s->signature, in->access_key_secret,
-                                  s->string_to_sign.data, s->string_to_sign.len);
-  if (!rc) rc = fc_buf_printf(&s->authorization,
-                              FC_SIGN_ALGORITHM " Credential=%s,SignedHeaders=%s,Signature=%s",
-                              in->access_key_id, fc_buf_str(&s->signed_headers),
-                              s->signature);
+  if (!rc) rc = signature_hex(s->signature, key, in->access_key_secret,
+                              s->string_to_sign.data, s->string_to_sign.len);
+  if (!rc) rc = add_all(&s->authorization,
+                        (const char *const[]){FC_SIGN_ALGORITHM " Credential=", in->access_key_id,
+                                              ",SignedHeaders=", fc_buf_str(&s->signed_headers),
+                                              ",Signature=", s->signature},
+                        (const size_t[]){sizeof FC_SIGN_ALGORITHM " Credential=" - 1,
+                                         strlen(in->access_key_id), sizeof ",SignedHeaders=" - 1,
+                                         s->signed_headers.len, sizeof ",Signature=" - 1,
+                                         2 * FC_SHA256_LEN},
+                        6);
   return rc;
 }
 

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "crypto.h"
 
 #define FC_SIGN_ALGORITHM "ACS3-HMAC-SHA256"
 #define FC_SIGN_MAX (1u << 20) /* bound of each canonical form */
@@ -51,6 +52,10 @@ typedef struct fc_signature {
 void fc_signature_init(fc_signature *s);
 void fc_signature_free(fc_signature *s);
 int fc_sign(fc_signature *s, const fc_sign_input *in);
+/* fc_sign with the secret prepared once by fc_hmac_sha256_key_init (its
+** HMAC pads are not hashed again for each signature); in->access_key_secret
+** is not used. */
+int fc_sign_keyed(fc_signature *s, const fc_sign_input *in, const fc_hmac_sha256_key *key);
 
 /* The steps, in order. */
 int fc_sign_canonical_uri(fc_buf *out, const char *path);

@@ -1,21 +1,22 @@
 -- load.lua: closed-loop load generator run by fcrun itself.
 --
---   fcrun load.lua ENDPOINT KEY_ID KEY_SECRET FUNCTION CONCURRENCY REQUESTS [LABEL]
+--   fcrun load.lua ENDPOINT KEY_ID KEY_SECRET FUNCTION CONCURRENCY REQUESTS [LABEL [EXPECT]]
 --
 -- Keeps CONCURRENCY fc.invoke calls in flight (one fc.spawn task each, all on
 -- fcrun's one curl multi handle) until REQUESTS calls have finished, after a
 -- short warm-up that opens the connections. Every answer must be 200 with the
--- body "hello" (the bench function's and nginx's answer). Prints one line:
+-- body EXPECT (default "hello", the bench function's answer). Prints one line:
 --
---   RESULT label=.. c=.. n=.. warm=.. errors=.. secs=.. rps=.. p50_ms=.. p99_ms=.. client_cpu=..
+--   RESULT label=.. c=.. n=.. warm=.. errors=.. secs=.. rps=.. p50_ms=.. p99_ms=.. client_cpu=.. cpu_us=..
 --
 -- client_cpu is this process's CPU time over wall time (1.0 = one core busy),
--- which tells whether the client, rather than the target, set the pace.
+-- which tells whether the client, rather than the target, set the pace;
+-- cpu_us is that CPU time per request (os.clock: user + system).
 
 local fc = require "fc"
 local now = require("fc.core").now
 
-local endpoint, id, secret, fname, conc, total, label = ...
+local endpoint, id, secret, fname, conc, total, label, expect = ...
 conc, total = tonumber(conc), tonumber(total)
 assert(endpoint and id and secret and fname and conc and total,
        "usage: load.lua ENDPOINT KEY_ID KEY_SECRET FUNCTION CONCURRENCY REQUESTS [LABEL]")
@@ -23,7 +24,7 @@ label = label or endpoint
 
 local client = fc.client{endpoint = endpoint, access_key_id = id, access_key_secret = secret,
                          timeout = 30}
-local EXPECT = "hello"
+local EXPECT = expect or "hello"
 
 -- Runs n calls with c in flight; returns wall seconds, sorted latencies, errors.
 local function run(c, n)
@@ -58,6 +59,6 @@ local secs, lat, errors, first_error = run(conc, total)
 local cpu = os.clock() - cpu0
 local function pct(p) return lat[math.max(1, math.ceil(#lat * p))] * 1000 end
 
-print(string.format("RESULT label=%s c=%d n=%d warm=%d errors=%d secs=%.3f rps=%.0f p50_ms=%.2f p99_ms=%.2f client_cpu=%.2f",
-  label, conc, total, warm, errors, secs, total / secs, pct(0.5), pct(0.99), cpu / secs))
+print(string.format("RESULT label=%s c=%d n=%d warm=%d errors=%d secs=%.3f rps=%.0f p50_ms=%.2f p99_ms=%.2f client_cpu=%.2f cpu_us=%.1f",
+  label, conc, total, warm, errors, secs, total / secs, pct(0.5), pct(0.99), cpu / secs, cpu * 1e6 / total))
 if first_error then io.stderr:write("load.lua: first error: ", first_error, "\n") end

@@ -31,6 +31,24 @@ sts -v --endpoint "$ENDPOINT" -e 'local fc = require "fc"
   print(s.authorization, s.canonical_request, s.string_to_sign)'
 ALIBABA_CLOUD_ACCESS_KEY_ID=$TEST_KEY_ID ALIBABA_CLOUD_ACCESS_KEY_SECRET=wrong-$TEST_KEY_SECRET \
   ALIBABA_CLOUD_SECURITY_TOKEN=$TOKEN timeout 30 "$FCRUN" -v --endpoint "$ENDPOINT" invoke echo >>"$all" 2>&1
+# --trace and --stats (issue 10): no secret, signature or payload in either.
+obs="$WORK/obs-output"
+ALIBABA_CLOUD_ACCESS_KEY_ID=$TEST_KEY_ID ALIBABA_CLOUD_ACCESS_KEY_SECRET=$TEST_KEY_SECRET \
+  ALIBABA_CLOUD_SECURITY_TOKEN=$TOKEN timeout 30 "$FCRUN" -v --stats --trace "$WORK/trace" \
+  --endpoint "$ENDPOINT" -e 'local fc = require "fc"
+    fc.invoke("echo", "PAYLOAD-MARKER-42", {log = true, qualifier = "prod"})
+    fc.invoke("boom", "PAYLOAD-MARKER-42")
+    pcall(fc.invoke, "missing", "PAYLOAD-MARKER-42")
+    fc.invoke("echo", "PAYLOAD-MARKER-42", {async = true})' >"$obs" 2>&1
+cat "$WORK/trace" >>"$obs"
+expect_eq "the trace has a line per request" "$(wc -l <"$WORK/trace")" "4"
+expect_in "the stats summary was printed" "$(cat "$obs")" "fcrun: stats: 4 requests"
+for bad in "$TEST_KEY_SECRET" "$TOKEN" "PAYLOAD-MARKER-42" "Signature" "ACS3-HMAC" "authorization"; do
+  if grep -qiF -- "$bad" "$obs"; then fail "--trace, --stats and -v hold no $bad" "$(grep -niF -- "$bad" "$obs")"
+  else ok "--trace, --stats and -v hold no $bad"; fi
+done
+cat "$obs" >>"$all"
+
 kill "$EMU_PID"; wait "$EMU_PID" 2>/dev/null; EMU_PID=""
 cat "$WORK/emu.log" >>"$all"
 

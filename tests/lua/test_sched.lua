@@ -74,12 +74,12 @@ check.run{
     check.eq(fc.wait(spinner), true, "the request ended while another task spun")
   end},
   {"fc.wait with a timeout raises kind timeout; the task keeps running", function()
-    local t = fc.spawn(function() fc.sleep(0.2); return "late" end)
+    local t = fc.spawn(function() fc.sleep(1); return "late" end)
     local err = check.raises(function() fc.wait(t, 0.02) end, "did not finish within 0.02 s")
     check.eq(fc.Error.is(err) and err.kind, "timeout", "kind")
     check.eq(fc.wait(t), "late", "the task went on")
     -- and inside a task, where the wait is a timer in the heap
-    local u = fc.spawn(function() fc.sleep(0.2); return "later" end)
+    local u = fc.spawn(function() fc.sleep(1); return "later" end)
     local w = fc.spawn(function() return pcall(fc.wait, u, 0.02) end)
     local ok, e = fc.wait(w)
     check.eq(ok, false)

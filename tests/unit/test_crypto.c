@@ -72,6 +72,37 @@ static void hmac_rfc4231(void) {
             "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2");
 }
 
+/* One prepared key, many messages: the same answers as the one-shot HMAC
+** (RFC 4231 cases 6 and 7 share their 131-byte key), and free zeroes it. */
+static void hmac_prepared_key(void) {
+  unsigned char k[131], d[FC_SHA256_LEN];
+  char hex[65];
+  memset(k, 0xaa, sizeof k);
+  fc_hmac_sha256_key key;
+  CHECK(fc_hmac_sha256_key_init(&key, k, sizeof k) == FC_OK);
+  const char *t6 = "Test Using Larger Than Block-Size Key - Hash Key First";
+  for (int round = 0; round < 2; round++) { /* the key is not consumed */
+    CHECK(fc_hmac_sha256_keyed(&key, t6, strlen(t6), d) == FC_OK);
+    fc_hex(hex, d, sizeof d);
+    CHECK_STR(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+  }
+  const char *t7 =
+      "This is a test using a larger than block-size key and a larger than "
+      "block-size data. The key needs to be hashed before being used by the "
+      "HMAC algorithm.";
+  CHECK(fc_hmac_sha256_keyed(&key, t7, strlen(t7), d) == FC_OK);
+  fc_hex(hex, d, sizeof d);
+  CHECK_STR(hex, "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2");
+  fc_hmac_sha256_key_free(&key);
+  unsigned char zero[sizeof key.opaque.bytes] = {0};
+  CHECK(memcmp(key.opaque.bytes, zero, sizeof zero) == 0);
+  CHECK(fc_hmac_sha256_key_init(&key, "", 0) == FC_OK); /* an empty key is a key */
+  CHECK(fc_hmac_sha256_keyed(&key, "", 0, d) == FC_OK);
+  fc_hex(hex, d, sizeof d);
+  CHECK_STR(hex, "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+  fc_hmac_sha256_key_free(&key);
+}
+
 static void base64_rfc4648(void) {
   static const char *const v[][2] = {{"", ""},         {"f", "Zg=="},
                                      {"fo", "Zm8="},   {"foo", "Zm9v"},
@@ -116,6 +147,7 @@ static void random_and_compare(void) {
 int main(void) {
   RUN(sha256_fips180);
   RUN(hmac_rfc4231);
+  RUN(hmac_prepared_key);
   RUN(base64_rfc4648);
   RUN(base64_binary_and_errors);
   RUN(random_and_compare);
