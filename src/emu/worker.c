@@ -463,6 +463,7 @@ void fc_worker_release(fc_host *h, worker *w, int reuse) {
 int fc_worker_run(fc_host *h, worker *w, atomic_int *stop, int timeout_s, fc_buf *lines_out,
                   fc_run *out) {
   struct timespec now = fc_mono_now(), give_up = {0, 0};
+  int aborting = 0;
   struct timespec deadline = fc_mono_add(now, timeout_s * 1e3);
   pthread_mutex_lock(&w->mu);
   w->deadline = deadline;
@@ -472,7 +473,7 @@ int fc_worker_run(fc_host *h, worker *w, atomic_int *stop, int timeout_s, fc_buf
   pthread_cond_signal(&w->cv);
   while (!w->done) {
     now = fc_mono_now();
-    if (!give_up.tv_sec) {
+    if (!aborting) {
       int why = ABORT_NONE;
       if (atomic_load(&h->stopping) || (stop && atomic_load(stop))) why = ABORT_STOP;
       else if (fc_mono_ms(now, deadline) >= 0) why = ABORT_TIMEOUT;
@@ -480,6 +481,7 @@ int fc_worker_run(fc_host *h, worker *w, atomic_int *stop, int timeout_s, fc_buf
         int none = ABORT_NONE;
         atomic_compare_exchange_strong(&w->abort, &none, why);
         give_up = fc_mono_add(now, GRACE_MS);
+        aborting = 1;
       }
     } else if (fc_mono_ms(now, give_up) >= 0 && w->taken) {
       /* stuck in C: answer without it; its thread frees it when it returns */
