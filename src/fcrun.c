@@ -445,7 +445,7 @@ int main(int argc, char **argv) {
       return EXIT_SCRIPT;
     }
     /* not verbose: -v prints each request once, on the client's side */
-    fc_emu_config cfg = {o.local_dir, "127.0.0.1", 0, id, secret, NULL, 0};
+    fc_emu_config cfg = {o.local_dir, "127.0.0.1", 0, id, secret, NULL, 0, 0};
     if (fc_emu_start(&emu, &cfg, err, sizeof err)) {
       l_message(err);
       curl_global_cleanup();

@@ -11,12 +11,14 @@
 #include <stdarg.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -24,6 +26,7 @@
 #include "encode.h"
 #include "host.h"
 #include "tasks.h"
+#include "util.h"
 #include "verify.h"
 
 #define OTHER_BODY_MAX (1u << 20) /* bodies of calls other than InvokeFunction */
@@ -31,6 +34,8 @@
 #define MAX_QUERY 64
 #define NONCE_CAPACITY (1u << 18)
 #define TASK_RUNNERS 8
+#define DEFAULT_CONNECTIONS 1000
+#define STOP_GRACE_MS 1500 /* running calls may finish within this at a stop */
 #define API_PREFIX "/2023-03-30/functions"
 
 struct fc_emu {
@@ -43,6 +48,9 @@ struct fc_emu {
   char arn_prefix[128];
   int verbose;
   unsigned short port;
+  unsigned max_connections;
+  atomic_int connections; /* open now */
+  atomic_int requests;    /* between their headers and their completion */
 };
 
 /* One HTTP request, from its headers to the completion notice. */
@@ -52,6 +60,7 @@ typedef struct request {
   int too_big, nomem, answered;
   struct timespec t0;
   char id[64];
+  char hash[72]; /* x-acs-content-sha256, verified against the body at the end */
 } request;
 
 /* ------------------------------------------------------------------------ */
@@ -59,13 +68,7 @@ typedef struct request {
 /* ------------------------------------------------------------------------ */
 
 /* "1-<8 hex of unix time>-<24 random hex>" */
-static void new_request_id(char *out, size_t cap) {
-  unsigned char r[12];
-  char hex[25];
-  if (fc_random(r, sizeof r) != FC_OK) memset(r, 0, sizeof r);
-  fc_hex(hex, r, sizeof r);
-  snprintf(out, cap, "1-%08lx-%s", (unsigned long)time(NULL) & 0xffffffffUL, hex);
-}
+static void new_request_id(char *out, size_t cap) { fc_random_id(out, cap, "1-", 12); }
 
 static void access_log(fc_emu *e, request *r, const char *method, const char *url, int status) {
   if (!e->verbose) return;
@@ -511,22 +514,33 @@ static enum MHD_Result dispatch(fc_emu *e, struct MHD_Connection *c, request *r,
               m, u);
 }
 
-/* Verifies the whole request (headers, query, body) as FC does. */
-static enum MHD_Result verify_and_dispatch(fc_emu *e, struct MHD_Connection *c, request *r,
-                                           const char *m, const char *u) {
+/*
+** Verifies the headers and query as FC does, as soon as they are in: an
+** unsigned or forged request is refused before its body is read. 0 when it
+** may go on (the body is checked against the signed hash at the end), else
+** -1 with the refusal queued in *res.
+*/
+static int verify_headers(fc_emu *e, struct MHD_Connection *c, request *r, const char *m,
+                          const char *u, enum MHD_Result *res) {
   fc_kv hv[MAX_HEADERS], qv[MAX_QUERY];
   kv_list hl = {hv, 0, MAX_HEADERS, 0}, ql = {qv, 0, MAX_QUERY, 0};
   MHD_get_connection_values(c, MHD_HEADER_KIND, collect, &hl);
   MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect, &ql);
-  if (hl.overflow || ql.overflow)
-    return fail(e, c, r, m, u, 400, "InvalidArgument",
+  if (hl.overflow || ql.overflow) {
+    *res = fail(e, c, r, m, u, 400, "InvalidArgument",
                 "too many headers or query parameters (at most %d and %d)", MAX_HEADERS,
                 MAX_QUERY);
-  fc_verify_request rq = {m, u, qv, ql.n, hv, hl.n, r->body.data ? r->body.data : "", r->body.len};
+    return -1;
+  }
+  fc_verify_request rq = {m, u, qv, ql.n, hv, hl.n, "", 0};
   fc_verify_error err;
-  if (fc_verify(&e->keys, e->nonces, &rq, time(NULL), &err) != 0)
-    return fail(e, c, r, m, u, err.status, err.code, "%s", err.message);
-  return dispatch(e, c, r, m, u);
+  if (fc_verify_headers(&e->keys, e->nonces, &rq, time(NULL), &err) != 0) {
+    *res = fail(e, c, r, m, u, err.status, err.code, "%s", err.message);
+    return -1;
+  }
+  const char *hash = header(c, "x-acs-content-sha256");
+  snprintf(r->hash, sizeof r->hash, "%s", hash ? hash : "");
+  return 0;
 }
 
 /*
@@ -544,8 +558,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     r = calloc(1, sizeof *r);
     if (!r) return MHD_NO;
     *ctx = r;
+    atomic_fetch_add(&e->requests, 1);
     clock_gettime(CLOCK_MONOTONIC, &r->t0);
     new_request_id(r->id, sizeof r->id);
+    if ((unsigned)atomic_load(&e->connections) > e->max_connections) {
+      /* as FC answers when it is overloaded; the client may retry */
+      r->too_big = 1; /* the body, if any, is dropped */
+      static const char msg[] = "the emulator is serving its maximum number of connections; retry later";
+      fc_buf b = FC_BUF_INIT(1024);
+      hdr close[] = {{"connection", "close"}};
+      if (fc_buf_printf(&b, "{\"Code\":\"ResourceThrottled\",\"Message\":\"%s (--max-connections %u)\","
+                            "\"RequestId\":\"%s\"}", msg, e->max_connections, r->id)) {
+        fc_buf_free(&b);
+        return MHD_NO;
+      }
+      return respond(e, c, r, method, url, 503, &b, "application/json", close, 1);
+    }
     size_t limit = OTHER_BODY_MAX;
     if (is_invocation(method, url)) limit = is_async(c) ? FC_ASYNC_PAYLOAD_MAX : FC_SYNC_PAYLOAD_MAX;
     fc_buf_init(&r->body, limit);
@@ -555,6 +583,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
       return fail(e, c, r, method, url, 400, "EntityTooLarge",
                   "payload size exceeds maximum allowed size (%zu bytes)", limit);
     }
+    enum MHD_Result res;
+    if (verify_headers(e, c, r, method, url, &res) != 0) return res;
     return MHD_YES;
   }
   if (*upload_size) {
@@ -580,19 +610,32 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return fail(e, c, r, method, url, 400, "EntityTooLarge",
                 "payload size exceeds maximum allowed size (%zu bytes)", r->body.max);
   if (r->nomem) return INTERNAL(e, c, r, method, url);
-  return verify_and_dispatch(e, c, r, method, url);
+  fc_verify_error err;
+  if (fc_verify_body(r->hash, r->body.data ? r->body.data : "", r->body.len, &err) != 0)
+    return fail(e, c, r, method, url, err.status, err.code, "%s", err.message);
+  return dispatch(e, c, r, method, url);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **ctx,
                          enum MHD_RequestTerminationCode why) {
-  (void)cls;
+  fc_emu *e = cls;
   (void)c;
   (void)why;
   request *r = *ctx;
   if (!r) return;
+  atomic_fetch_sub(&e->requests, 1);
   fc_buf_free(&r->body);
   free(r);
   *ctx = NULL;
+}
+
+/* Counts open connections, for the limit answered in on_request. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
+                          enum MHD_ConnectionNotificationCode what) {
+  fc_emu *e = cls;
+  (void)c;
+  (void)socket_ctx;
+  atomic_fetch_add(&e->connections, what == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap) {
@@ -606,18 +649,32 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
 /* Life cycle                                                                */
 /* ------------------------------------------------------------------------ */
 
+/*
+** Stops accepting, lets running calls finish for STOP_GRACE_MS, then stops
+** the handlers still running (they answer "stopped", or are abandoned when
+** stuck in C) and the server.
+*/
 static void emu_free(fc_emu *e) {
   if (!e) return;
+  if (e->daemon) {
+    MHD_socket s = MHD_quiesce_daemon(e->daemon);
+    if (s != MHD_INVALID_SOCKET) close(s);
+    struct timespec t0, t, d = {0, 10 * 1000000L};
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+      if (atomic_load(&e->requests) == 0) break;
+      nanosleep(&d, NULL);
+      clock_gettime(CLOCK_MONOTONIC, &t);
+    } while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < STOP_GRACE_MS);
+  }
   if (e->host) fc_host_shutdown(e->host);
   if (e->daemon) MHD_stop_daemon(e->daemon);
   fc_tasks_free(e->tasks);
   fc_host_free(e->host);
   fc_nonce_store_free(e->nonces);
   free(e->key_id);
-  if (e->key_secret) memset(e->key_secret, 0, strlen(e->key_secret));
-  free(e->key_secret);
-  if (e->token) memset(e->token, 0, strlen(e->token));
-  free(e->token);
+  fc_free_secret(e->key_secret);
+  fc_free_secret(e->token);
   free(e);
 }
 
@@ -649,6 +706,9 @@ int fc_emu_start(fc_emu **out, const fc_emu_config *cfg, char *err, size_t errle
   fc_emu *e = calloc(1, sizeof *e);
   if (!e) goto nomem;
   e->verbose = cfg->verbose;
+  e->max_connections = cfg->max_connections ? cfg->max_connections : DEFAULT_CONNECTIONS;
+  atomic_init(&e->connections, 0);
+  atomic_init(&e->requests, 0);
   e->key_id = strdup(cfg->access_key_id);
   e->key_secret = strdup(cfg->access_key_secret);
   e->token = cfg->security_token && *cfg->security_token ? strdup(cfg->security_token) : NULL;
@@ -669,12 +729,16 @@ int fc_emu_start(fc_emu **out, const fc_emu_config *cfg, char *err, size_t errle
   if (fc_tasks_new(&e->tasks, e->host, e->arn_prefix, TASK_RUNNERS) != FC_OK) goto nomem;
 
   unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
-                   MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+                   MHD_USE_ERROR_LOG | MHD_USE_ITC | (v6 ? MHD_USE_IPv6 : 0);
+  /* Past max_connections a connection is still taken and answered 503 (so a
+  ** client never sees a dropped connection), up to twice the limit. */
+  unsigned hard_limit = e->max_connections * 2 + 16;
   e->daemon = MHD_start_daemon(
       flags, cfg->port, NULL, NULL, on_request, e, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, e,
       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, on_completed, e,
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64u << 10), MHD_OPTION_CONNECTION_TIMEOUT,
-      (unsigned)90, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_END);
+      (unsigned)90, MHD_OPTION_CONNECTION_LIMIT, hard_limit, MHD_OPTION_NOTIFY_CONNECTION, on_connection, e,
+      MHD_OPTION_END);
   if (!e->daemon) {
     snprintf(err, errlen, "cannot listen on %s port %u (in use, or not an address of this "
              "machine?); choose another with --host/--port, or --port 0 for any free port",

@@ -17,6 +17,7 @@ typedef struct fc_emu_config {
   const char *access_key_id, *access_key_secret; /* required */
   const char *security_token;    /* NULL: no STS token required */
   int verbose;                   /* access log lines on stderr */
+  unsigned max_connections;      /* 0: 1000; past it, 503 ResourceThrottled */
 } fc_emu_config;
 
 typedef struct fc_emu fc_emu;

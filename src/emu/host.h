@@ -2,10 +2,12 @@
 ** host.h: the emulator's Lua function host.
 ** Functions are DIR/NAME.lua files. The host keeps a registry of their
 ** settings (read by running each file once in a scratch lua_State whenever
-** the file changes) and a pool of worker lua_States, each with the fc
-** module preloaded and configured to call back into the emulator. An
-** invocation borrows a worker, runs the handler under a deadline, a stop
-** flag and a memory limit, and returns its output, error and log.
+** the file changes) and, per function and code generation, a pool of
+** worker lua_States with their own threads, the fc module preloaded and
+** configured to call back into the emulator. An invocation borrows a
+** worker of its function, runs the handler under a deadline, a stop flag
+** and a memory limit, and returns its output, error and log; the caller
+** gets its answer at the deadline whatever the function does.
 */
 #ifndef FC_EMU_HOST_H
 #define FC_EMU_HOST_H
@@ -97,9 +99,5 @@ void fc_invocation_free(fc_invocation *inv);
 ** function's qualifiers), FC_HOST_BUSY (the function's concurrency is used
 ** up), FC_HOST_NOWORKER (every worker is busy), or FC_ENOMEM. */
 int fc_host_invoke(fc_host *h, fc_invocation *inv);
-
-/* Appends s (n bytes) as a JSON string literal; bytes >= 0x80 pass as they are. */
-int fc_json_str(fc_buf *out, const char *s, size_t n);
-uint64_t fc_crc64(uint64_t crc, const void *p, size_t n);
 
 #endif

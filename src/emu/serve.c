@@ -3,7 +3,8 @@
 ** environment give the keys; without any it makes a pair, but prints the
 ** secret only to a terminal. SIGINT and SIGTERM are taken with sigwait in
 ** the main thread (blocked everywhere else), so no handler or global is
-** needed, and the server stops cleanly.
+** needed, and the server stops cleanly: it stops accepting, gives running
+** calls a grace period, stops the rest, and exits within STOP_SECONDS.
 */
 #include <errno.h>
 #include <pthread.h>
@@ -11,21 +12,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "crypto.h"
+#include "util.h"
 #include "emu.h"
 
 static const char usage[] =
     "usage: fcrun serve --functions DIR [--host ADDR] [--port N]\n"
     "                   [--access-key-id ID --access-key-secret SECRET]\n"
-    "                   [--security-token TOKEN] [-v]\n"
+    "                   [--security-token TOKEN] [--max-connections N] [-v]\n"
     "\n"
     "Serves the Lua functions DIR/NAME.lua as a local Function Compute 3.0\n"
     "(API 2023-03-30). Binds 127.0.0.1 port 9000 unless told otherwise\n"
     "(--port 0: any free port). Keys come from the options, else from\n"
     "ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET / _SECURITY_TOKEN; with neither,\n"
     "a random pair is made and shown when stderr is a terminal.\n"
+    "  --max-connections N  connections served at once (default 1000); past\n"
+    "                  it, requests get 503 ResourceThrottled\n"
     "  -v, --verbose   one access log line per request on stderr\n"
     "\n"
     "example:\n"
@@ -33,12 +37,7 @@ static const char usage[] =
 
 /* Random printable key material: n characters of [A-Za-z0-9]. */
 static int random_text(char *out, size_t n) {
-  static const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  unsigned char r[64];
-  if (n > sizeof r || fc_random(r, n) != 0) return -1;
-  for (size_t i = 0; i < n; i++) out[i] = alnum[r[i] % 62];
-  out[n] = '\0';
-  return 0;
+  return fc_random_text(out, n, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
 }
 
 static const char *env(const char *name) {
@@ -63,9 +62,23 @@ static int opt_value(int argc, char **argv, int *i, const char *name, const char
   return 1;
 }
 
+/* A stop never takes longer than STOP_SECONDS, whatever a function does:
+** past it the process ends without waiting for the rest. */
+#define STOP_SECONDS 4.5
+static void *watchdog(void *arg) {
+  (void)arg;
+  struct timespec d = {(time_t)STOP_SECONDS, (long)((STOP_SECONDS - (int)STOP_SECONDS) * 1e9)};
+  while (nanosleep(&d, &d) != 0) {
+  }
+  fprintf(stderr, "fcrun serve: stopped without waiting for the rest (%.1f s after the signal)\n",
+          STOP_SECONDS);
+  _exit(0);
+  return NULL;
+}
+
 int fc_serve_main(int argc, char **argv) {
   fc_emu_config cfg = {0};
-  const char *port = NULL;
+  const char *port = NULL, *maxconn = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -79,6 +92,7 @@ int fc_serve_main(int argc, char **argv) {
     if (opt_value(argc, argv, &i, "--functions", &cfg.functions_dir) ||
         opt_value(argc, argv, &i, "--host", &cfg.host) ||
         opt_value(argc, argv, &i, "--port", &port) ||
+        opt_value(argc, argv, &i, "--max-connections", &maxconn) ||
         opt_value(argc, argv, &i, "--access-key-id", &cfg.access_key_id) ||
         opt_value(argc, argv, &i, "--access-key-secret", &cfg.access_key_secret) ||
         opt_value(argc, argv, &i, "--security-token", &cfg.security_token))
@@ -100,6 +114,16 @@ int fc_serve_main(int argc, char **argv) {
       return 2;
     }
     cfg.port = (unsigned short)p;
+  }
+  if (maxconn) {
+    char *end;
+    long n = strtol(maxconn, &end, 10);
+    if (!*maxconn || *end || n < 1 || n > 100000) {
+      fprintf(stderr, "fcrun serve: --max-connections must be a number from 1 to 100000, not "
+                      "'%s'\n", maxconn);
+      return 2;
+    }
+    cfg.max_connections = (unsigned)n;
   }
   if (!cfg.access_key_id && !cfg.access_key_secret) {
     cfg.access_key_id = env("ALIBABA_CLOUD_ACCESS_KEY_ID");
@@ -160,6 +184,8 @@ int fc_serve_main(int argc, char **argv) {
   while (sigwait(&set, &sig) != 0) {
   }
   if (cfg.verbose) fprintf(stderr, "fcrun serve: stopping (signal %d)\n", sig);
+  pthread_t dog;
+  if (pthread_create(&dog, NULL, watchdog, NULL) == 0) pthread_detach(dog);
   fc_emu_stop(e);
   memset(gen_secret, 0, sizeof gen_secret);
   return 0;

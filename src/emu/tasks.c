@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "crypto.h"
+#include "util.h"
 
 enum { ST_ENQUEUED, ST_RUNNING, ST_STOPPING, ST_SUCCEEDED, ST_FAILED, ST_STOPPED };
 static const char *const status_names[] = {"Enqueued",  "Running", "Stopping",
@@ -121,12 +121,8 @@ static task *find_locked(fc_tasks *t, const char *fn, const char *id) {
 
 /* An id in FC's style: 25 lower-case letters and digits, starting with a letter. */
 static void generate_id(char *out) {
-  static const char alnum[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-  unsigned char r[25];
-  if (fc_random(r, sizeof r) != FC_OK) memset(r, 7, sizeof r);
-  out[0] = alnum[r[0] % 26];
-  for (int i = 1; i < 25; i++) out[i] = alnum[r[i] % 36];
-  out[25] = '\0';
+  fc_random_text(out, 1, "abcdefghijklmnopqrstuvwxyz");
+  fc_random_text(out + 1, 24, "abcdefghijklmnopqrstuvwxyz0123456789");
 }
 
 int fc_tasks_submit(fc_tasks *t, const fc_task_submit *s, char id_out[FC_TASK_ID_MAX + 1]) {

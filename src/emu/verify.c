@@ -9,6 +9,7 @@
 
 #include "crypto.h"
 #include "encode.h"
+#include "util.h"
 
 #define SIG_MISMATCH                                                      \
   "The request signature we calculated does not match the signature you " \
@@ -31,15 +32,16 @@ typedef struct nonce_entry {
 #define NIL UINT32_MAX
 
 /*
-** Entries live in a ring in arrival order (the oldest is evicted first when
-** the ring is full, and expired ones are pruned from its tail); a chained
-** hash table over the ring finds them. Everything is allocated once.
+** Entries live in a ring in arrival order; a chained hash table over the
+** ring finds them. Expired ones are pruned from the ring's tail; a nonce is
+** never forgotten inside its window. Everything is allocated once.
 */
 struct fc_nonce_store {
   pthread_mutex_t lock;
   nonce_entry *ring;
   uint32_t *buckets;
   size_t cap, nbuckets, head, count; /* head: oldest entry */
+  time_t compacted;                  /* when the ring was last compacted */
 };
 
 int fc_nonce_store_new(fc_nonce_store **out, size_t capacity) {
@@ -92,14 +94,34 @@ static void drop_oldest(fc_nonce_store *s) {
   s->count--;
 }
 
+/* Drops every expired entry, wherever it is (dates, hence expiries, do not
+** arrive in order), and relinks the rest: O(capacity), at most once a
+** second, only when the store is full. */
+static void compact(fc_nonce_store *s, time_t now) {
+  if (s->compacted == now) return;
+  s->compacted = now;
+  size_t k = 0;
+  for (size_t i = 0; i < s->count; i++) {
+    nonce_entry *e = &s->ring[(s->head + i) % s->cap];
+    if (e->expires >= now) s->ring[(s->head + k++) % s->cap] = *e;
+  }
+  s->count = k;
+  for (size_t i = 0; i < s->nbuckets; i++) s->buckets[i] = NIL;
+  for (size_t i = 0; i < k; i++) {
+    uint32_t idx = (uint32_t)((s->head + i) % s->cap);
+    uint32_t *bucket = &s->buckets[s->ring[idx].hash & (s->nbuckets - 1)];
+    s->ring[idx].next = *bucket;
+    *bucket = idx;
+  }
+}
+
 int fc_nonce_store_add(fc_nonce_store *s, const char *nonce, time_t expires, time_t now) {
   size_t n = strlen(nonce);
   uint64_t h = nonce_hash(nonce, n);
   uint16_t keep = (uint16_t)(n < NONCE_KEEP ? n : NONCE_KEEP);
   pthread_mutex_lock(&s->lock);
   while (s->count && s->ring[s->head].expires < now) drop_oldest(s);
-  uint32_t *bucket = &s->buckets[h & (s->nbuckets - 1)];
-  for (uint32_t i = *bucket; i != NIL; i = s->ring[i].next) {
+  for (uint32_t i = s->buckets[h & (s->nbuckets - 1)]; i != NIL; i = s->ring[i].next) {
     nonce_entry *e = &s->ring[i];
     if (e->hash == h && e->len == keep && memcmp(e->text, nonce, keep) == 0 &&
         e->expires >= now) {
@@ -107,7 +129,12 @@ int fc_nonce_store_add(fc_nonce_store *s, const char *nonce, time_t expires, tim
       return 1;
     }
   }
-  if (s->count == s->cap) drop_oldest(s);
+  if (s->count == s->cap) compact(s, now);
+  if (s->count == s->cap) {
+    pthread_mutex_unlock(&s->lock);
+    return FC_NONCE_FULL;
+  }
+  uint32_t *bucket = &s->buckets[h & (s->nbuckets - 1)];
   uint32_t idx = (uint32_t)((s->head + s->count) % s->cap);
   nonce_entry *e = &s->ring[idx];
   e->hash = h;
@@ -172,18 +199,6 @@ static int fail(fc_verify_error *err, int status, const char *code, const char *
   return -1;
 }
 
-/* 1 when lname is one of the ';'-separated names of list. */
-static int in_list(const char *list, const char *lname) {
-  size_t n = strlen(lname);
-  for (const char *p = list;;) {
-    const char *end = strchr(p, ';');
-    size_t k = end ? (size_t)(end - p) : strlen(p);
-    if (k == n && strncmp(p, lname, n) == 0) return 1;
-    if (!end) return 0;
-    p = end + 1;
-  }
-}
-
 /*
 ** A header FC signs (x-acs-*, and host) that the client left out of
 ** SignedHeaders is a signature mismatch: otherwise it could be changed in
@@ -191,17 +206,12 @@ static int in_list(const char *list, const char *lname) {
 */
 static const char *unsigned_header(const fc_verify_request *rq, const char *list,
                                    char *scratch, size_t cap) {
-  if (!in_list(list, "host")) return "host";
+  if (!fc_list_has(list, ';', "host")) return "host";
   for (size_t i = 0; i < rq->nheaders; i++) {
     const char *name = rq->headers[i].name;
-    size_t n = strlen(name);
-    if (n < 6 || strncasecmp(name, "x-acs-", 6) != 0) continue;
-    if (n >= cap) return "x-acs-* (a very long name)";
-    for (size_t k = 0; k <= n; k++) {
-      char c = name[k];
-      scratch[k] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-    }
-    if (!in_list(list, scratch)) return scratch;
+    if (strncasecmp(name, "x-acs-", 6) != 0) continue;
+    if (fc_lower(scratch, cap, name) != 0) return "x-acs-* (a very long name)";
+    if (!fc_list_has(list, ';', scratch)) return scratch;
   }
   return NULL;
 }
@@ -230,7 +240,7 @@ static int signature_matches(const fc_verify_keys *keys, const fc_verify_request
   return ok;
 }
 
-int fc_verify(const fc_verify_keys *keys, fc_nonce_store *nonces,
+int fc_verify_headers(const fc_verify_keys *keys, fc_nonce_store *nonces,
               const fc_verify_request *rq, time_t now, fc_verify_error *err) {
   static const char *const required[] = {"Authorization", "x-acs-date",
                                          "x-acs-signature-nonce", "x-acs-content-sha256"};
@@ -269,19 +279,8 @@ int fc_verify(const fc_verify_keys *keys, fc_nonce_store *nonces,
                   "the security token in x-acs-security-token is missing or invalid");
   }
 
-  unsigned char d[FC_SHA256_LEN];
-  char hex[2 * FC_SHA256_LEN + 1];
-  if (fc_sha256(rq->body, rq->bodylen, d) != FC_OK)
-    return fail(err, 500, "InternalServerError", "%s",
-                "an internal error has occurred. Please retry.");
-  fc_hex(hex, d, sizeof d);
-  if (strcmp(hex, hash) != 0)
-    return fail(err, 403, "SignatureNotMatch", "%s",
-                SIG_MISMATCH " (x-acs-content-sha256 is not the SHA-256 of the body)");
-
   /* SignedHeaders is compared in lower case, as the signer lower-cases names. */
-  for (char *p = auth.signed_headers; *p; p++)
-    if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
+  fc_lower(auth.signed_headers, sizeof auth.signed_headers, auth.signed_headers);
   char scratch[128];
   const char *missing = unsigned_header(rq, auth.signed_headers, scratch, sizeof scratch);
   if (missing) {
@@ -299,9 +298,35 @@ int fc_verify(const fc_verify_keys *keys, fc_nonce_store *nonces,
     return fail(err, 403, "SignatureNotMatch", "%s", SIG_MISMATCH);
   }
 
-  if (nonces && fc_nonce_store_add(nonces, nonce, t + FC_VERIFY_WINDOW, now) != 0)
+  int seen = nonces ? fc_nonce_store_add(nonces, nonce, t + FC_VERIFY_WINDOW, now) : 0;
+  if (seen == FC_NONCE_FULL)
+    return fail(err, 429, "ResourceExhausted",
+                "%s", "the emulator already remembers as many signature nonces as it can "
+                "within 15 minutes (to refuse replays); retry later");
+  if (seen)
     return fail(err, 403, "SignatureNonceUsed",
                 "the signature nonce '%.64s' has already been used within 15 minutes",
                 nonce);
   return 0;
+}
+
+/* The SHA-256 of the body against x-acs-content-sha256 (which the signature
+** covers); 0 when they match. */
+int fc_verify_body(const char *hash, const void *body, size_t len, fc_verify_error *err) {
+  unsigned char d[FC_SHA256_LEN];
+  char hex[2 * FC_SHA256_LEN + 1];
+  if (fc_sha256(body, len, d) != FC_OK)
+    return fail(err, 500, "InternalServerError", "%s",
+                "an internal error has occurred. Please retry.");
+  fc_hex(hex, d, sizeof d);
+  if (!hash || strcmp(hex, hash) != 0)
+    return fail(err, 403, "SignatureNotMatch", "%s",
+                SIG_MISMATCH " (x-acs-content-sha256 is not the SHA-256 of the body)");
+  return 0;
+}
+
+int fc_verify(const fc_verify_keys *keys, fc_nonce_store *nonces,
+              const fc_verify_request *rq, time_t now, fc_verify_error *err) {
+  if (fc_verify_headers(keys, nonces, rq, now, err) != 0) return -1;
+  return fc_verify_body(header(rq, "x-acs-content-sha256"), rq->body, rq->bodylen, err);
 }

@@ -1,0 +1,4 @@
+-- Sees what another function left behind, if anything.
+return function()
+  return tostring(LEAKED) .. " " .. string.upper("clean")
+end
