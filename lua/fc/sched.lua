@@ -13,6 +13,7 @@
 -- finished after its waiter gave up, is ignored without bookkeeping.
 
 local core = require "fc.core"
+local Error = require "fc.error"
 
 local M = {}
 
@@ -261,19 +262,19 @@ function M.spawn(fn, ...)
   return M.start(M.where(2), fn, ...)
 end
 
-local Error -- fc.error, loaded on first use (it does not depend on us)
 
 local function timeout_error(fn, what, seconds)
-  Error = Error or require "fc.error"
   return Error.new{kind = "timeout", message = string.format("fc.%s: %s within %g s", fn, what, seconds)}
 end
 M.timeout_error = timeout_error
 
-local function check_seconds(fn, n, v, optional)
+-- A duration argument: a finite number of seconds >= 0, else an "invalid"
+-- fc.Error (fcrun exits 2), as for every other bad argument to fc.
+local function check_seconds(fn, what, v, optional)
   if optional and v == nil then return end
   if type(v) ~= "number" or not (v >= 0) or v == math.huge then
-    error(string.format("bad argument #%d to '%s' (a finite number of seconds >= 0 expected, got %s)",
-      n, fn, type(v) == "number" and tostring(v) or type(v)), 3)
+    Error.invalid(fn, "%s must be a finite number of seconds >= 0, got %s", what,
+      type(v) == "number" and tostring(v) or type(v))
   end
 end
 
@@ -284,7 +285,7 @@ function M.wait(t, timeout)
   if getmetatable(t) ~= Task then
     error("bad argument #1 to 'wait' (fc.Task expected, got " .. type(t) .. ")", 2)
   end
-  check_seconds("wait", 2, timeout, true)
+  check_seconds("wait", "timeout", timeout, true)
   local me = current()
   if me == t then error("a task cannot wait for itself", 2) end
   local deadline = timeout and now() + timeout
@@ -311,7 +312,7 @@ end
 
 -- sleep(seconds): a timer inside a task; outside, the loop runs meanwhile.
 function M.sleep(s)
-  check_seconds("sleep", 1, s)
+  check_seconds("sleep", "the duration", s)
   local at = now() + s
   local t = current()
   if t then

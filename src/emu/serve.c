@@ -125,6 +125,16 @@ int fc_serve_main(int argc, char **argv) {
     }
     cfg.max_connections = (unsigned)n;
   }
+  const char *const given[][2] = {{"--access-key-id", cfg.access_key_id},
+                                  {"--access-key-secret", cfg.access_key_secret},
+                                  {"--security-token", cfg.security_token}};
+  for (size_t k = 0; k < sizeof given / sizeof given[0]; k++) {
+    if (given[k][1] && !*given[k][1]) {
+      fprintf(stderr, "fcrun serve: %s is empty; give a value, or leave the option out\n",
+              given[k][0]);
+      return 2;
+    }
+  }
   if (!cfg.access_key_id && !cfg.access_key_secret) {
     cfg.access_key_id = env("ALIBABA_CLOUD_ACCESS_KEY_ID");
     cfg.access_key_secret = env("ALIBABA_CLOUD_ACCESS_KEY_SECRET");

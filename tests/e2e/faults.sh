@@ -181,11 +181,14 @@ done
 ALIBABA_CLOUD_ACCESS_KEY_ID=a ALIBABA_CLOUD_ACCESS_KEY_SECRET=b timeout 20 "$FCRUN" --endpoint "http://a b" invoke ok >/dev/null 2>&1
 expect_eq "defect 12: --endpoint 'http://a b' exits 2" "$?" "2"
 for code in 'fc.client{max_response = 0.5}' 'fc.client{timeout = 1e9}' 'fc.client{timeout = math.huge}' \
-            'fc.invoke("ok", "", {timeout = 0/0})'; do
+            'fc.invoke("ok", "", {timeout = 0/0})' 'fc.sleep(0/0)'; do
   fcx "local fc = require 'fc'; $code" >/dev/null 2>&1
   expect_eq "defect 12: $code exits 2" "$?" "2"
 done
-# (serve --access-key-secret '' exiting 1 instead of 2 is the emulator's: src/emu/serve.c)
+timeout 20 "$FCRUN" serve --functions "$WORK" --port 0 --access-key-id a --access-key-secret "" \
+  >/dev/null 2>"$WORK/err"
+expect_eq "defect 12: serve --access-key-secret '' exits 2" "$?" "2"
+expect_in "... naming the option" "$(cat "$WORK/err")" "--access-key-secret is empty"
 fc invoke s500_huge --payload x >/dev/null 2>"$WORK/err"; rc=$?
 expect_eq "defect 12: a 4 MB error message exits 4" "$rc" "4"
 if [ "$(wc -c <"$WORK/err")" -lt 4096 ]; then ok "defect 12: a 4 MB error message is capped when shown"

@@ -85,8 +85,9 @@ check.run{
     check.eq(ok, false)
     check.eq(e.kind, "timeout")
     check.eq(fc.wait(u, 5), "later", "a wait that ends in time returns the results")
-    check.raises(function() fc.wait(u, -1) end, "bad argument #2 to 'wait'")
-    check.raises(function() fc.sleep(0 / 0) end, "bad argument #1 to 'sleep'")
+    local bad = check.raises(function() fc.wait(u, -1) end, "fc.wait: timeout must be a finite number")
+    check.eq(bad.kind, "invalid")
+    check.raises(function() fc.sleep(0 / 0) end, "fc.sleep: the duration must be a finite number of seconds >= 0, got")
   end},
   {"a deadlock is reported with the tasks' creation sites, never a hang", function()
     local a, b
