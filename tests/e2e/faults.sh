@@ -286,6 +286,49 @@ expect_eq "matrix: idle_close: each call reached the server once" "$(requests id
 expect_eq "matrix: idle_close: on two connections" \
   "$(grep '^REQ idle_close ' "$SRV_LOG" | cut -d' ' -f3 | sort -u | wc -l)" "2"
 
+# ---------------------------------------------------------------------------
+# Retries (the policy of the composition issue): what is sent again, and how
+# often. A sync invocation that may have reached the function is never
+# re-sent unless the call says it is idempotent; throttling and failures
+# where nothing was sent are.
+# ---------------------------------------------------------------------------
+while read -r fault mode attempts cap outcome code made retryable reqs; do
+  case $fault in ''|'#'*) continue ;; esac
+  before=$(requests "$fault")
+  ep=$ENDPOINT
+  [ "$fault" = refused ] && ep=http://127.0.0.1:9
+  out=$(ALIBABA_CLOUD_ACCESS_KEY_ID=$TEST_KEY_ID ALIBABA_CLOUD_ACCESS_KEY_SECRET=$TEST_KEY_SECRET \
+    timeout 60 "$FCRUN" --endpoint "$ep" --timeout 1 "$FAULTS/retry_row.lua" "$fault" "$mode" "$attempts" "$cap" 2>&1)
+  expect_eq "retry: $fault ($mode, $attempts attempts): outcome" "$out" "$outcome	$code	$made	$retryable"
+  [ "$fault" = refused ] || expect_eq "retry: $fault ($mode): requests the server read" \
+    "$(( $(requests "$fault") - before ))" "$reqs"
+done <<'RETRIES'
+# fault          mode       attempts cap outcome   code              made retryable reqs
+s503_json        sync       3        10  service   Fault503          3    true      3
+s429_json        sync       3        10  service   Fault429          3    true      3
+s500_json        sync       3        10  service   Fault500          1    false     1
+s502_json        sync       3        10  service   Fault502          1    false     1
+s504_json        sync       3        10  service   Fault504          1    false     1
+s500_json        idempotent 3        10  service   Fault500          3    true      3
+s504_json        keyed      3        10  service   Fault504          3    true      3
+close_no_reply   sync       3        10  transport closed            1    false     1
+close_no_reply   idempotent 3        10  transport closed            3    true      3
+close_no_reply   keyed      3        10  transport closed            3    true      3
+headers_never    sync       3        10  transport timeout           1    false     1
+refused          sync       3        10  transport connect           3    true      0
+redirect         idempotent 3        10  service   HTTP302           1    false     1
+retry_after      sync       1        10  service   ResourceThrottled 1    true      1
+retry_after      sync       3        1   service   ResourceThrottled 1    true      1
+RETRIES
+t0=$(now)
+out=$(fc -e 'local ok, e = pcall(require("fc").invoke, "retry_after", "x", {retry = {attempts = 2}})
+  print(e.attempts)' 2>&1)
+expect_eq "retry: Retry-After 2 s is honoured (2 attempts)" "$out" "2"
+el=$(echo "$(now) - $t0" | bc)
+if [ "$(echo "$el >= 2" | bc)" = 1 ]; then ok "retry: ... waiting at least the 2 s asked for (${el%??????}s)"
+else fail "retry: ... waiting at least the 2 s asked for" "took $el s"; fi
+within "retry: ... and not much longer" "$t0" 10
+
 before=$(requests ok)
 out=$(fcx '
   local fc = require "fc"
