@@ -32,7 +32,7 @@
 #define OTHER_BODY_MAX (1u << 20) /* bodies of calls other than InvokeFunction */
 #define MAX_HEADERS 256
 #define MAX_QUERY 64
-#define NONCE_CAPACITY (1u << 18)
+#define NONCE_CAPACITY (1u << 22) /* 32 bytes each, touched as used */
 #define TASK_RUNNERS 8
 #define DEFAULT_CONNECTIONS 1000
 #define STOP_GRACE_MS 1500 /* running calls may finish within this at a stop */

@@ -19,17 +19,19 @@
 /* Nonce store                                                               */
 /* ------------------------------------------------------------------------ */
 
-#define NONCE_KEEP 64 /* bytes of a nonce kept beside its full-length hash */
-
+/*
+** A nonce is kept as two independent 64-bit hashes of all its bytes (32
+** bytes an entry instead of the text), so the store can hold a 15-minute
+** window of a busy emulator: two nonces are taken for one only when both
+** hashes collide.
+*/
 typedef struct nonce_entry {
-  uint64_t hash;
+  uint64_t hash;  /* FNV-1a: picks the bucket */
+  uint64_t check; /* a second hash, compared with the first */
   time_t expires;
-  uint32_t next; /* next entry in the same bucket, or NIL */
-  uint16_t len;  /* min(strlen, NONCE_KEEP) */
-  char text[NONCE_KEEP];
+  uint32_t next; /* 1 + the next entry in the same bucket, or 0 */
 } nonce_entry;
 
-#define NIL UINT32_MAX
 
 /*
 ** Entries live in a ring in arrival order; a chained hash table over the
@@ -54,14 +56,13 @@ int fc_nonce_store_new(fc_nonce_store **out, size_t capacity) {
   s->nbuckets = 1;
   while (s->nbuckets < capacity) s->nbuckets <<= 1;
   s->ring = calloc(capacity, sizeof *s->ring);
-  s->buckets = malloc(s->nbuckets * sizeof *s->buckets);
+  s->buckets = calloc(s->nbuckets, sizeof *s->buckets); /* 1 + an index, or 0: none */
   if (!s->ring || !s->buckets || pthread_mutex_init(&s->lock, NULL) != 0) {
     free(s->ring);
     free(s->buckets);
     free(s);
     return FC_ENOMEM;
   }
-  for (size_t i = 0; i < s->nbuckets; i++) s->buckets[i] = NIL;
   *out = s;
   return FC_OK;
 }
@@ -84,12 +85,25 @@ static uint64_t nonce_hash(const char *p, size_t n) {
   return h;
 }
 
+/* An independent second hash: multiply-xorshift over 8-byte words. */
+static uint64_t nonce_check(const char *p, size_t n) {
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+  for (size_t i = 0; i < n; i += 8) {
+    uint64_t w = 0;
+    memcpy(&w, p + i, n - i < 8 ? n - i : 8);
+    h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 31;
+  }
+  h *= 0x94d049bb133111ebull;
+  return h ^ (h >> 29);
+}
+
 /* Unlinks the oldest entry from its bucket chain and drops it. */
 static void drop_oldest(fc_nonce_store *s) {
   uint32_t idx = (uint32_t)s->head;
   uint32_t *link = &s->buckets[s->ring[idx].hash & (s->nbuckets - 1)];
-  while (*link != NIL && *link != idx) link = &s->ring[*link].next;
-  if (*link == idx) *link = s->ring[idx].next;
+  while (*link && *link != idx + 1) link = &s->ring[*link - 1].next;
+  if (*link == idx + 1) *link = s->ring[idx].next;
   s->head = (s->head + 1) % s->cap;
   s->count--;
 }
@@ -106,25 +120,23 @@ static void compact(fc_nonce_store *s, time_t now) {
     if (e->expires >= now) s->ring[(s->head + k++) % s->cap] = *e;
   }
   s->count = k;
-  for (size_t i = 0; i < s->nbuckets; i++) s->buckets[i] = NIL;
+  memset(s->buckets, 0, s->nbuckets * sizeof *s->buckets);
   for (size_t i = 0; i < k; i++) {
     uint32_t idx = (uint32_t)((s->head + i) % s->cap);
     uint32_t *bucket = &s->buckets[s->ring[idx].hash & (s->nbuckets - 1)];
     s->ring[idx].next = *bucket;
-    *bucket = idx;
+    *bucket = idx + 1;
   }
 }
 
 int fc_nonce_store_add(fc_nonce_store *s, const char *nonce, time_t expires, time_t now) {
   size_t n = strlen(nonce);
-  uint64_t h = nonce_hash(nonce, n);
-  uint16_t keep = (uint16_t)(n < NONCE_KEEP ? n : NONCE_KEEP);
+  uint64_t h = nonce_hash(nonce, n), check = nonce_check(nonce, n);
   pthread_mutex_lock(&s->lock);
   while (s->count && s->ring[s->head].expires < now) drop_oldest(s);
-  for (uint32_t i = s->buckets[h & (s->nbuckets - 1)]; i != NIL; i = s->ring[i].next) {
-    nonce_entry *e = &s->ring[i];
-    if (e->hash == h && e->len == keep && memcmp(e->text, nonce, keep) == 0 &&
-        e->expires >= now) {
+  for (uint32_t i = s->buckets[h & (s->nbuckets - 1)]; i; i = s->ring[i - 1].next) {
+    nonce_entry *e = &s->ring[i - 1];
+    if (e->hash == h && e->check == check && e->expires >= now) {
       pthread_mutex_unlock(&s->lock);
       return 1;
     }
@@ -138,11 +150,10 @@ int fc_nonce_store_add(fc_nonce_store *s, const char *nonce, time_t expires, tim
   uint32_t idx = (uint32_t)((s->head + s->count) % s->cap);
   nonce_entry *e = &s->ring[idx];
   e->hash = h;
+  e->check = check;
   e->expires = expires;
-  e->len = keep;
-  memcpy(e->text, nonce, keep);
   e->next = *bucket;
-  *bucket = idx;
+  *bucket = idx + 1;
   s->count++;
   pthread_mutex_unlock(&s->lock);
   return 0;
