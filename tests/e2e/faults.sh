@@ -15,12 +15,7 @@ SRV_LOG=$WORK/server.log
 timeout 600 python3 "$FAULTS/server.py" --log "$SRV_LOG" >"$WORK/server.out" 2>&1 &
 SRV_PID=$!
 trap 'kill $SRV_PID 2>/dev/null; cleanup' EXIT
-for _ in $(seq 100); do
-  ENDPOINT=$(sed -n 's/^listening on \(http:[^ ]*\)$/\1/p' "$WORK/server.out")
-  [ -n "$ENDPOINT" ] && break
-  sleep 0.1
-done
-[ -n "$ENDPOINT" ] || { echo "fault server did not start"; cat "$WORK/server.out"; exit 1; }
+ENDPOINT=$(listening_url "$WORK/server.out" "the fault server") || exit 1
 
 # fcx CODE [ARGS]: fcrun -e CODE with no retry policy: every call one attempt
 fcx() { local code=$1; shift; fc -e "require('fc').configure{retry = false}; $code" "$@"; }

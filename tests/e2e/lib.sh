@@ -91,6 +91,20 @@ tls_front() {
   echo "(the emulator over $ENDPOINT)"
 }
 
+# listening_url OUTFILE WHAT: waits (at most 10 s) for the "listening on URL"
+# line a server writes to OUTFILE and prints the URL; else says WHAT did not
+# start and fails (call it as URL=$(listening_url ...) || exit 1).
+listening_url() {
+  local url=""
+  for _ in $(seq 100); do
+    url=$(sed -n 's/^listening on \(https\{0,1\}:[^ ]*\)$/\1/p' "$1")
+    [ -n "$url" ] && { printf '%s\n' "$url"; return 0; }
+    sleep 0.1
+  done
+  { echo "$2 did not start:"; cat "$1"; } >&2
+  return 1
+}
+
 # fc ARGS...: fcrun against the emulator with the test keys, bounded in time.
 fc() {
   ALIBABA_CLOUD_ACCESS_KEY_ID=$TEST_KEY_ID ALIBABA_CLOUD_ACCESS_KEY_SECRET=$TEST_KEY_SECRET \

@@ -28,13 +28,7 @@ timeout 3000 python3 "$FAULTS/server.py" --log "$WORK/proxy.log" --lifetime 3000
   --upstream "${emu##*:}" --seed "$SEED" --rate "$RATE" >"$WORK/proxy.out" 2>&1 &
 PROXY_PID=$!
 trap 'kill $PROXY_PID 2>/dev/null; cleanup' EXIT
-ENDPOINT=""
-for _ in $(seq 100); do
-  ENDPOINT=$(sed -n 's/^listening on \(http:[^ ]*\)$/\1/p' "$WORK/proxy.out")
-  [ -n "$ENDPOINT" ] && break
-  sleep 0.1
-done
-[ -n "$ENDPOINT" ] || { echo "fault proxy did not start"; cat "$WORK/proxy.out"; exit 1; }
+ENDPOINT=$(listening_url "$WORK/proxy.out" "the fault proxy") || exit 1
 
 t0=$(date +%s.%N)
 ASAN_OPTIONS="$ASAN_OPTIONS:quarantine_size_mb=8" \

@@ -39,13 +39,8 @@ start() {
   timeout 600 python3 "$FAULTS/server.py" --log "$WORK/$name.log" --tls "$P/$name.crt" "$P/$name.key" \
     "$@" >"$WORK/$name.out" 2>&1 &
   PIDS="$PIDS $!"
-  local url=""
-  for _ in $(seq 100); do
-    url=$(sed -n 's/^listening on \(https:[^ ]*\)$/\1/p' "$WORK/$name.out")
-    [ -n "$url" ] && break
-    sleep 0.1
-  done
-  [ -n "$url" ] || { echo "TLS server $name did not start"; cat "$WORK/$name.out"; exit 1; }
+  local url
+  url=$(listening_url "$WORK/$name.out" "TLS server $name") || exit 1
   eval "URL_$name=\$url"
 }
 start good
