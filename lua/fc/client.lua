@@ -282,7 +282,7 @@ end
 function Client:slots()
   local s = self.slot_pool
   if not s then
-    s = sched.slots(self.opts.max_connections or M.MAX_CONNECTIONS)
+    s = sched.slots(self.opts.max_connections or M.MAX_CONNECTIONS, "a connection (max_connections)")
     self.slot_pool = s
   end
   return s
@@ -321,7 +321,7 @@ function Client:attempt(r, creds, scheme, authority, path, opts)
   local group = opts.group
   if group then group:acquire() end
   local slots = self:slots()
-  slots:acquire("a connection (max_connections = " .. slots.limit .. ")")
+  slots:acquire()
   local started = sched.now()
   local ok, x = pcall(sched.pool().start, sched.pool(), {method = r.method, url = url,
     headers = lines, body = r.body, timeout = r.timeout or o.timeout or 60,

@@ -20,13 +20,11 @@ local Window = {}
 Window.__index = Window
 
 local function window(limit)
-  return setmetatable({slots = sched.slots(limit), ceiling = limit, last_cut = -math.huge,
+  return setmetatable({slots = sched.slots(limit, "a place in fc.map's window"), ceiling = limit, last_cut = -math.huge,
                        credit = 0, throttles = 0}, Window)
 end
 
-function Window:acquire()
-  self.slots:acquire(string.format("a place in fc.map's window (%d of %d)", self.slots.limit, self.ceiling))
-end
+function Window:acquire() self.slots:acquire() end
 
 function Window:release() self.slots:release() end
 

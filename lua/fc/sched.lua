@@ -185,15 +185,15 @@ end
 
 -- A Slots object admits at most `limit` holders; the rest wait in order
 -- in a queue (q[head..tail]). release() hands the slot straight to the
--- first waiter.
+-- first waiter. `what` names a slot in deadlock reports ("a connection").
 local Slots = {}
 Slots.__index = Slots
 
-function M.slots(limit)
-  return setmetatable({limit = limit, held = 0, q = {}, head = 1, tail = 0}, Slots)
+function M.slots(limit, what)
+  return setmetatable({limit = limit, held = 0, q = {}, head = 1, tail = 0, what = what}, Slots)
 end
 
-function Slots:acquire(what)
+function Slots:acquire()
   if self.held < self.limit and self.head > self.tail then
     self.held = self.held + 1
     return
@@ -204,7 +204,7 @@ function Slots:acquire(what)
   self.q[self.tail] = w
   if t then
     w.task, w.ticket = t, ticket(t)
-    block(t, what)
+    block(t, string.format("%s (%d of %d held)", self.what or "a slot", self.held, self.limit))
   else
     drive(function() return w.granted end, 2)
   end
