@@ -6,10 +6,14 @@
 
 #include "lfc.h"
 
-/* The loader of an embedded module: its index in fc_embedded is upvalue 1. */
+/*
+** The loader of an embedded module: its index in fc_embedded is upvalue 1.
+** The modules are bytecode made at build time by the luac of the Lua we
+** link (cmake/embed.cmake); nothing else is ever loaded as bytecode.
+*/
 static int load_embedded(lua_State *L) {
   const struct fc_embedded *m = &fc_embedded[lua_tointeger(L, lua_upvalueindex(1))];
-  if (luaL_loadbufferx(L, m->source, m->len, m->chunkname, "t") != LUA_OK)
+  if (luaL_loadbufferx(L, m->bytecode, m->len, m->chunkname, "b") != LUA_OK)
     return lua_error(L);
   lua_pushstring(L, m->module);
   lua_call(L, 1, 1);

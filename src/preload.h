@@ -13,7 +13,7 @@ struct lua_State;
 struct fc_embedded {
   const char *module; /* "fc", "fc.client", ... */
   const char *chunkname;
-  const char *source;
+  const char *bytecode; /* precompiled by luac5.4 at build time */
   size_t len;
 };
 extern const struct fc_embedded fc_embedded[]; /* ends with {NULL} */
