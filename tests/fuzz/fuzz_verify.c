@@ -20,6 +20,7 @@
 #include "crypto.h"
 #include "encode.h"
 #include "sign.h"
+#include "split.h"
 #include "verify.h"
 
 #define ID "fuzzid"
@@ -27,21 +28,6 @@
 #define DATE "2023-10-26T10:22:32Z"
 #define T0 1698315752
 
-/* Splits data at NUL bytes into at most n strings (copies, NUL-terminated). */
-static size_t split(const uint8_t *data, size_t size, char **out, size_t n) {
-  size_t k = 0, start = 0;
-  for (size_t i = 0; i <= size && k < n; i++) {
-    if (i == size || data[i] == 0) {
-      out[k] = malloc(i - start + 1);
-      if (!out[k]) break;
-      memcpy(out[k], data + start, i - start);
-      out[k][i - start] = '\0';
-      k++;
-      start = i + 1;
-    }
-  }
-  return k;
-}
 
 static fc_nonce_store *nonces;
 
