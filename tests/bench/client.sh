@@ -80,20 +80,8 @@ mkdir -p "$TMP/tls" "$TMP/nginx"
 CA=$TMP/tls/ca.pem
 
 # --- nginx: HTTP on PORT, HTTPS on PORT + 1 ------------------------------------
-start_nginx() { # PORT
-  cat >"$TMP/nginx/nginx.conf" <<EOF
-worker_processes 1;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $TMP/nginx/body;
-  proxy_temp_path $TMP/nginx/proxy;
-  fastcgi_temp_path $TMP/nginx/fastcgi;
-  uwsgi_temp_path $TMP/nginx/uwsgi;
-  scgi_temp_path $TMP/nginx/scgi;
-  keepalive_requests 1000000;
+servers() { # PORT
+  cat <<EOF
   keepalive_timeout 120s;
   default_type application/json;
   server {
@@ -103,30 +91,11 @@ http {
     ssl_certificate_key $TMP/tls/server.key;
     location / { return 200 '$EXPECT'; }
   }
-}
 EOF
-  timeout "$LIMIT" "$NGINX" -e "$TMP/nginx/error.log" -p "$TMP/nginx/" -c "$TMP/nginx/nginx.conf" \
-    -g 'daemon off;' 2>>"$TMP/nginx/stderr" &
-  NGINX_PID=$!
-  j=0
-  while [ $j -lt 30 ]; do # up to 3 s
-    [ -s "$TMP/nginx/nginx.pid" ] && return 0
-    kill -0 "$NGINX_PID" 2>/dev/null || break
-    sleep 0.1; j=$((j + 1))
-  done
-  kill "$NGINX_PID" 2>/dev/null || true; wait "$NGINX_PID" 2>/dev/null || true
-  NGINX_PID=''
-  return 1
 }
-PORT=''
-for _ in 1 2 3 4 5; do # a taken port: try another
-  p=$(awk 'BEGIN { srand(); print 20000 + 2 * int(rand() * 20000) }')
-  if start_nginx "$p"; then PORT=$p; break; fi
-  sleep 1 # srand() seeds from the clock in seconds
-done
-if [ -z "$PORT" ]; then
-  echo "$0: nginx did not start:" >&2; cat "$TMP/nginx/error.log" "$TMP/nginx/stderr" >&2 2>/dev/null; exit 1
-fi
+. "$HERE/nginx.sh"
+nginx_up 1 servers
+PORT=$NGINX_PORT
 HTTP_URL=http://127.0.0.1:$PORT
 HTTPS_URL=https://127.0.0.1:$((PORT + 1))
 

@@ -75,49 +75,17 @@ if [ -z "$EMU" ]; then
 fi
 
 # --- nginx, private prefix and config, a random high port -------------------
-mkdir -p "$TMP/nginx"
-start_nginx() { # PORT
-  cat >"$TMP/nginx/nginx.conf" <<EOF
-worker_processes $NGINX_WORKERS;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $TMP/nginx/body;
-  proxy_temp_path $TMP/nginx/proxy;
-  fastcgi_temp_path $TMP/nginx/fastcgi;
-  uwsgi_temp_path $TMP/nginx/uwsgi;
-  scgi_temp_path $TMP/nginx/scgi;
-  keepalive_requests 1000000;  # as the emulator: no forced reconnects
+servers() { # PORT
+  cat <<EOF
   server {
     listen 127.0.0.1:$1;
     location / { return 200 "hello"; }
   }
-}
 EOF
-  timeout "$LIMIT" "$NGINX" -e "$TMP/nginx/error.log" -p "$TMP/nginx/" -c "$TMP/nginx/nginx.conf" \
-    -g 'daemon off;' 2>>"$TMP/nginx/stderr" &
-  NGINX_PID=$!
-  j=0
-  while [ $j -lt 30 ]; do # up to 3 s
-    [ -s "$TMP/nginx/nginx.pid" ] && return 0
-    kill -0 "$NGINX_PID" 2>/dev/null || break
-    sleep 0.1; j=$((j + 1))
-  done
-  kill "$NGINX_PID" 2>/dev/null || true; wait "$NGINX_PID" 2>/dev/null || true
-  NGINX_PID=''
-  return 1
 }
-NG=''
-for _ in 1 2 3 4 5; do # a taken port: try another
-  port=$(awk 'BEGIN { srand(); print 20000 + int(rand() * 40000) }')
-  if start_nginx "$port"; then NG="http://127.0.0.1:$port"; break; fi
-  sleep 1 # srand() seeds from the clock in seconds
-done
-if [ -z "$NG" ]; then
-  echo "$0: nginx did not start:" >&2; cat "$TMP/nginx/error.log" "$TMP/nginx/stderr" >&2 2>/dev/null; exit 1
-fi
+. "$HERE/nginx.sh"
+nginx_up "$NGINX_WORKERS" servers
+NG=http://127.0.0.1:$NGINX_PORT
 # the real servers are timeout's children; nginx's master has the workers
 SRV_EMU=$(pgrep -P "$SERVE_PID")
 SRV_NGINX=$(pgrep -P "$NGINX_PID")
