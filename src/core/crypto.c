@@ -138,6 +138,8 @@ int fc_random(void *p, size_t n) {
   return FC_OK;
 }
 
+void fc_zero(void *p, size_t n) { mbedtls_platform_zeroize(p, n); }
+
 int fc_equal_ct(const void *a, const void *b, size_t n) {
   const volatile unsigned char *x = a, *y = b;
   unsigned char d = 0;

@@ -39,6 +39,8 @@ int fc_base64_encode(fc_buf *out, const void *p, size_t n);
 int fc_base64_decode(fc_buf *out, const char *s, size_t n);
 /* n bytes from the kernel's CSPRNG. */
 int fc_random(void *p, size_t n);
+/* Zeroes n bytes in a way the compiler does not remove (secrets). */
+void fc_zero(void *p, size_t n);
 /* 1 when equal; the time taken depends on n only. */
 int fc_equal_ct(const void *a, const void *b, size_t n);
 
