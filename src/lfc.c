@@ -17,11 +17,14 @@
 #include "crypto.h"
 #include "encode.h"
 #include "http.h"
+#include "request.h"
 #include "sign.h"
 
 #define HTTP_MT "fc.core.Http"
 #define XFER_MT "fc.core.Transfer"
 #define BOX_MT "fc.core.Box"
+#define KEY_MT "fc.core.Key"
+#define ENDPOINT_MT "fc.core.Endpoint"
 
 /* Raises a Lua error for a core error code; what names the operation. */
 static int core_error(lua_State *L, int rc, const char *what) {
@@ -359,14 +362,40 @@ static int http_gc(lua_State *L) {
 ** A timeout in seconds as curl's milliseconds, rounded up: 0 means "none"
 ** to curl, so any positive time is at least 1 ms.
 */
-static long opt_ms(lua_State *L, int t, const char *key) {
-  lua_getfield(L, t, key);
-  lua_Number s = luaL_optnumber(L, -1, 0);
-  lua_pop(L, 1);
+static long ms_of(lua_State *L, lua_Number s, const char *key) {
   if (!(s >= 0 && s <= 86400 * 7))
     luaL_error(L, "http: %s must be between 0 and 604800 seconds", key);
   long ms = (long)(s * 1000);
   return (lua_Number)ms < s * 1000 ? ms + 1 : ms;
+}
+
+static long opt_ms(lua_State *L, int t, const char *key) {
+  lua_getfield(L, t, key);
+  lua_Number s = luaL_optnumber(L, -1, 0);
+  lua_pop(L, 1);
+  return ms_of(L, s, key);
+}
+
+/*
+** Starts req on the pool at index pool and pushes its Transfer, which the
+** pool's running table keeps alive until it ends.
+*/
+static void push_xfer(lua_State *L, int pool, lhttp *h, const fc_http_request *req) {
+  lxfer *lx = lua_newuserdatauv(L, sizeof *lx, 1);
+  lx->x = NULL;
+  lx->taken = 0;
+  memset(&lx->timing, 0, sizeof lx->timing);
+  luaL_setmetatable(L, XFER_MT);
+  lua_pushvalue(L, pool);
+  lua_setiuservalue(L, -2, 1); /* its pool, to forget it when cancelled */
+  int err;
+  lx->x = fc_http_start(h->h, req, lx, &err);
+  if (!lx->x) core_error(L, err, "http");
+  lua_getiuservalue(L, pool, 1);
+  lua_pushlightuserdata(L, lx);
+  lua_pushvalue(L, -3);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
 }
 
 /*
@@ -409,21 +438,7 @@ static int http_start(lua_State *L) {
     if (!isint || m < 1) return luaL_error(L, "http: max_body must be a positive integer");
     req.max_body = (size_t)m;
   }
-  lxfer *lx = lua_newuserdatauv(L, sizeof *lx, 1);
-  lx->x = NULL;
-  lx->taken = 0;
-  memset(&lx->timing, 0, sizeof lx->timing);
-  luaL_setmetatable(L, XFER_MT);
-  lua_pushvalue(L, 1);
-  lua_setiuservalue(L, -2, 1); /* its pool, to forget it when cancelled */
-  int err;
-  lx->x = fc_http_start(h->h, &req, lx, &err);
-  if (!lx->x) return core_error(L, err, "http");
-  lua_getiuservalue(L, 1, 1);
-  lua_pushlightuserdata(L, lx);
-  lua_pushvalue(L, -3);
-  lua_rawset(L, -3);
-  lua_pop(L, 1);
+  push_xfer(L, 1, h, &req);
   return 1;
 }
 
@@ -571,6 +586,24 @@ static int xfer_timing(lua_State *L) {
   return 1;
 }
 
+/*
+** transfer:totals() -> total seconds, bytes sent, bytes received, ended_at:
+** what the run's counters need of timing(), without a table.
+*/
+static int xfer_totals(lua_State *L) {
+  lxfer *lx = luaL_checkudata(L, 1, XFER_MT);
+  const fc_http_timing *t = &lx->timing;
+  if (!lx->taken) {
+    if (!fc_xfer_done(check_xfer(L)->x)) return luaL_error(L, "transfer: still running");
+    t = &fc_xfer_response(lx->x)->timing;
+  }
+  lua_pushnumber(L, t->total);
+  lua_pushinteger(L, (lua_Integer)t->bytes_sent);
+  lua_pushinteger(L, (lua_Integer)t->bytes_received);
+  lua_pushnumber(L, t->ended_at);
+  return 4;
+}
+
 static int xfer_gc(lua_State *L) {
   lxfer *lx = luaL_checkudata(L, 1, XFER_MT);
   fc_xfer_free(lx->x);
@@ -589,16 +622,257 @@ static int xfer_cancel(lua_State *L) {
   return xfer_gc(L);
 }
 
+/* ---- keys and endpoints: a request signed and started in one call ------- */
+
+/*
+** core.key(id, secret [, token]) -> Key: an AccessKey held in C memory. No
+** field, method or __tostring shows the secret (or the token, but through
+** key:token() for an STS call that must carry it); freed and zeroed when
+** collected or closed. secret may be a Key: its secret, with this id and
+** token (a secret sealed before its id was known).
+*/
+typedef struct lkey {
+  fc_key *k;
+} lkey;
+
+static const char *check_text(lua_State *L, int idx, const char *what) {
+  size_t len;
+  const char *s = luaL_checklstring(L, idx, &len);
+  if (strlen(s) != len || strpbrk(s, "\r\n")) luaL_error(L, "key: the %s holds a NUL, CR or LF", what);
+  return s;
+}
+
+static int l_key(lua_State *L) {
+  const char *id = check_text(L, 1, "access key id");
+  lkey *sealed = luaL_testudata(L, 2, KEY_MT);
+  const char *secret = sealed ? NULL : check_text(L, 2, "access key secret");
+  const char *token = lua_isnoneornil(L, 3) ? NULL : check_text(L, 3, "security token");
+  if (sealed && !sealed->k) return luaL_error(L, "attempt to use a closed key");
+  lkey *k = lua_newuserdatauv(L, sizeof *k, 0);
+  k->k = NULL;
+  luaL_setmetatable(L, KEY_MT);
+  k->k = sealed ? fc_key_rekey(sealed->k, id, token) : fc_key_new(id, secret, token);
+  if (!k->k) return luaL_error(L, "key: not enough memory");
+  return 1;
+}
+
+static fc_key *check_key(lua_State *L, int idx) {
+  lkey *k = luaL_checkudata(L, idx, KEY_MT);
+  if (!k->k) luaL_error(L, "attempt to use a closed key");
+  return k->k;
+}
+
+static int key_gc(lua_State *L) {
+  lkey *k = luaL_checkudata(L, 1, KEY_MT);
+  fc_key_free(k->k);
+  k->k = NULL;
+  return 0;
+}
+
+static int key_tostring(lua_State *L) {
+  lkey *k = luaL_checkudata(L, 1, KEY_MT);
+  lua_pushfstring(L, "fc.core.Key(%s)", k->k ? fc_key_id(k->k) : "closed");
+  return 1;
+}
+
+static int key_id(lua_State *L) {
+  lua_pushstring(L, fc_key_id(check_key(L, 1)));
+  return 1;
+}
+
+static int key_token(lua_State *L) {
+  const char *t = fc_key_token(check_key(L, 1));
+  if (t) lua_pushstring(L, t);
+  else lua_pushnil(L);
+  return 1;
+}
+
+/* key:rpc_signature(text): base64(HMAC-SHA1(secret "&", text)), for STS. */
+static int key_rpc_signature(lua_State *L) {
+  fc_key *k = check_key(L, 1);
+  size_t n;
+  const char *text = luaL_checklstring(L, 2, &n);
+  box *bx = new_box(L, free_buf);
+  fc_buf_init(&bx->u.buf, 64);
+  int rc = fc_key_rpc_signature(k, text, n, &bx->u.buf);
+  if (rc) {
+    release(bx);
+    return core_error(L, rc, "rpc_signature");
+  }
+  push_buf(L, &bx->u.buf);
+  release(bx);
+  return 1;
+}
+
+/*
+** core.endpoint{scheme, host, version, user_agent, ca_file,
+** connect_timeout, max_body} -> Endpoint: what every request of a client
+** shares, and the buffers its requests are signed in (kept between them).
+*/
+typedef struct lendpoint {
+  const char *scheme, *host, *version, *user_agent, *ca_file; /* in the user value */
+  long connect_timeout_ms;
+  size_t max_body;
+  fc_wire wire;
+} lendpoint;
+
+static const char *need_field(lua_State *L, int t, const char *key, int anchor) {
+  const char *s = opt_field(L, t, key, NULL, anchor);
+  if (!s) luaL_error(L, "endpoint: %s is required", key);
+  return s;
+}
+
+static int l_endpoint(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  lendpoint *e = lua_newuserdatauv(L, sizeof *e, 1); /* 2 */
+  memset(e, 0, sizeof *e);
+  fc_wire_init(&e->wire);
+  luaL_setmetatable(L, ENDPOINT_MT);
+  lua_newtable(L); /* 3: keeps the strings */
+  lua_pushvalue(L, 3);
+  lua_setiuservalue(L, 2, 1);
+  e->scheme = need_field(L, 1, "scheme", 3);
+  e->host = need_field(L, 1, "host", 3);
+  e->version = need_field(L, 1, "version", 3);
+  e->user_agent = need_field(L, 1, "user_agent", 3);
+  e->ca_file = opt_field(L, 1, "ca_file", NULL, 3);
+  e->connect_timeout_ms = opt_ms(L, 1, "connect_timeout");
+  if (lua_getfield(L, 1, "max_body") != LUA_TNIL) {
+    int isint;
+    lua_Integer m = lua_tointegerx(L, -1, &isint);
+    if (!isint || m < 1) return luaL_error(L, "endpoint: max_body must be a positive integer");
+    e->max_body = (size_t)m;
+  }
+  lua_settop(L, 2);
+  return 1;
+}
+
+static int endpoint_gc(lua_State *L) {
+  lendpoint *e = luaL_checkudata(L, 1, ENDPOINT_MT);
+  fc_wire_free(&e->wire);
+  return 0;
+}
+
+/*
+** The {name = value} map at idx into kv (cap entries): names are strings;
+** values strings or, with numbers set, numbers and booleans, converted on
+** the stack (which keeps them alive for the call). nil: no entries.
+*/
+static size_t read_map(lua_State *L, int idx, fc_kv *kv, size_t cap, const char *what,
+                       int numbers) {
+  size_t n = 0;
+  if (lua_isnoneornil(L, idx)) return 0;
+  luaL_checktype(L, idx, LUA_TTABLE);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    size_t len;
+    int t = lua_type(L, -1), v = -1;
+    if (lua_type(L, -2) != LUA_TSTRING || n == cap)
+      luaL_error(L, "sign: %s must map at most %d names to values", what, (int)cap);
+    if (numbers && (t == LUA_TNUMBER || t == LUA_TBOOLEAN)) {
+      luaL_checkstack(L, 3, what);
+      luaL_tolstring(L, -1, NULL);
+      lua_insert(L, -3); /* under the key: it stays on the stack */
+      v = -3;
+    } else if (t != LUA_TSTRING) {
+      luaL_error(L, "sign: %s '%s' must be a string", what, lua_tostring(L, -2));
+    }
+    kv[n].name = lua_tolstring(L, -2, &len);
+    if (strlen(kv[n].name) != len) luaL_error(L, "sign: a %s name holds a NUL byte", what);
+    kv[n].value = lua_tolstring(L, v, &len);
+    if (strlen(kv[n].value) != len)
+      luaL_error(L, "sign: %s '%s' holds a NUL byte", what, kv[n].name);
+    n++;
+    lua_pop(L, 1);
+  }
+  return n;
+}
+
+enum { MAX_QUERY = 64, MAX_HEADERS = 128 };
+
+/*
+** Signs the request at stack indexes first.. (key, method, path, query,
+** headers, body) into e->wire.
+*/
+static void sign_request(lua_State *L, lendpoint *e, int first) {
+  fc_kv query[MAX_QUERY], headers[MAX_HEADERS];
+  fc_key *k = check_key(L, first);
+  fc_request r = {0};
+  r.method = luaL_checkstring(L, first + 1);
+  if (!*r.method || strspn(r.method, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(r.method))
+    luaL_error(L, "sign: method must be upper-case letters");
+  r.path = luaL_checkstring(L, first + 2);
+  r.body = luaL_optlstring(L, first + 5, NULL, &r.body_len);
+  r.scheme = e->scheme;
+  r.host = e->host;
+  r.version = e->version;
+  r.user_agent = e->user_agent;
+  r.query = query;
+  r.nquery = read_map(L, first + 3, query, MAX_QUERY, "query", 1);
+  r.headers = headers;
+  r.nheaders = read_map(L, first + 4, headers, MAX_HEADERS, "header", 0);
+  int rc = fc_wire_sign(&e->wire, k, &r);
+  if (rc == FC_EINVAL) luaL_error(L, "sign: a header name or value cannot go on the wire");
+  if (rc) core_error(L, rc, "sign");
+}
+
+/*
+** endpoint:start(pool, key, method, path, query, headers, body, timeout)
+** -> Transfer: the request signed (a fresh date and nonce) and started.
+*/
+static int endpoint_start(lua_State *L) {
+  lendpoint *e = luaL_checkudata(L, 1, ENDPOINT_MT);
+  lhttp *h = luaL_checkudata(L, 2, HTTP_MT);
+  if (!h->h) return luaL_error(L, "attempt to use a closed connection pool");
+  sign_request(L, e, 3);
+  fc_http_request req = {0};
+  req.method = lua_tostring(L, 4);
+  req.url = e->wire.url;
+  req.headers = e->wire.lines;
+  req.nheaders = e->wire.nlines;
+  req.body = lua_tolstring(L, 8, &req.body_len);
+  req.timeout_ms = ms_of(L, luaL_optnumber(L, 9, 0), "timeout");
+  req.connect_timeout_ms = e->connect_timeout_ms;
+  req.max_body = e->max_body;
+  req.ca_file = e->ca_file;
+  push_xfer(L, 2, h, &req);
+  return 1;
+}
+
+/*
+** endpoint:sign(key, method, path, query, headers, body) -> url, lines:
+** what start would send ("name: value" lines), for a dry run.
+*/
+static int endpoint_sign(lua_State *L) {
+  lendpoint *e = luaL_checkudata(L, 1, ENDPOINT_MT);
+  sign_request(L, e, 2);
+  lua_pushstring(L, e->wire.url);
+  lua_createtable(L, (int)e->wire.nlines, 0);
+  for (size_t i = 0; i < e->wire.nlines; i++) {
+    lua_pushstring(L, e->wire.lines[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  return 2;
+}
+
 static const luaL_Reg http_methods[] = {
     {"start", http_start}, {"poll", http_poll}, {NULL, NULL}};
 static const luaL_Reg http_meta[] = {
     {"__index", NULL}, {"__gc", http_gc}, {"__close", http_gc}, {NULL, NULL}};
 static const luaL_Reg xfer_methods[] = {
     {"done", xfer_done}, {"response", xfer_response}, {"cancel", xfer_cancel},
-    {"timing", xfer_timing}, {NULL, NULL}};
+    {"timing", xfer_timing}, {"totals", xfer_totals}, {NULL, NULL}};
 static const luaL_Reg xfer_meta[] = {
     {"__index", NULL}, {"__gc", xfer_gc}, {"__close", xfer_gc}, {NULL, NULL}};
 static const luaL_Reg box_meta[] = {{"__gc", box_gc}, {NULL, NULL}};
+static const luaL_Reg key_methods[] = {
+    {"id", key_id}, {"token", key_token}, {"rpc_signature", key_rpc_signature}, {NULL, NULL}};
+static const luaL_Reg key_meta[] = {{"__index", NULL}, {"__gc", key_gc}, {"__close", key_gc},
+                                    {"__tostring", key_tostring}, {NULL, NULL}};
+static const luaL_Reg endpoint_methods[] = {
+    {"start", endpoint_start}, {"sign", endpoint_sign}, {NULL, NULL}};
+static const luaL_Reg endpoint_meta[] = {{"__index", NULL}, {"__gc", endpoint_gc}, {NULL, NULL}};
 
 static const luaL_Reg funcs[] = {
     {"hmac_sha1", l_hmac_sha1},
@@ -608,7 +882,8 @@ static const luaL_Reg funcs[] = {
     {"urlencode", l_urlencode}, {"urldecode", l_urldecode},
     {"random", l_random},     {"now", l_now},
         {"sign", l_sign},     {"isatty", l_isatty},
-    {"http", l_http},         {NULL, NULL}};
+    {"http", l_http},         {"key", l_key},
+    {"endpoint", l_endpoint}, {NULL, NULL}};
 
 static void new_class(lua_State *L, const char *name, const luaL_Reg *meta,
                       const luaL_Reg *methods) {
@@ -623,6 +898,8 @@ static void new_class(lua_State *L, const char *name, const luaL_Reg *meta,
 int luaopen_fc_core(lua_State *L) {
   new_class(L, HTTP_MT, http_meta, http_methods);
   new_class(L, XFER_MT, xfer_meta, xfer_methods);
+  new_class(L, KEY_MT, key_meta, key_methods);
+  new_class(L, ENDPOINT_MT, endpoint_meta, endpoint_methods);
   luaL_newmetatable(L, BOX_MT);
   luaL_setfuncs(L, box_meta, 0);
   lua_pop(L, 1);

@@ -25,6 +25,7 @@
 -- failed refresh keeps the current credentials until they expire, says so
 -- once on stderr, and is tried again later.
 
+local core = require "fc.core"
 local json = require "fc.json"
 local Error = require "fc.error"
 local sched = require "fc.sched"
@@ -61,9 +62,36 @@ local function provider(name, fetch, extra)
   return p
 end
 
+-- Credentials become header text: one line, no NUL, whatever source they came from.
+local function check(what, v)
+  if v ~= nil and (type(v) ~= "string" or v:find("[%c]")) then
+    Error.invalid("client", "the %s holds a control character (CR, LF, NUL...); check where it came from", what)
+  end
+end
+
+-- The secret of explicit options (fc.client, fc.configure), sealed in C
+-- memory as soon as it is given: a core.Key without an id yet. nil for
+-- none; a sealed secret is kept as it is.
+function M.seal(secret)
+  if secret == nil or type(secret) == "userdata" then return secret end
+  check("access key secret", secret)
+  return secret ~= "" and core.key("", secret) or nil
+end
+
+-- A key pair (secret a string, or sealed) and token as a core.Key: the only
+-- place the secret lives from then on (see fc.core.key).
+local function key(id, secret, token)
+  check("access key id", id)
+  check("security token", token)
+  if type(secret) == "string" then check("access key secret", secret) end
+  return core.key(id, secret, token)
+end
+
+-- Credentials: {access_key_id, key (a core.Key), source, region[, expires,
+-- expiration, refresh_at]}; never the secret itself.
 local function static(name, id, secret, token, region)
-  return provider(name, nil, {creds = {access_key_id = id, access_key_secret = secret,
-    security_token = token, source = name, region = region}})
+  return provider(name, nil, {creds = {access_key_id = id, key = key(id, secret, token),
+    source = name, region = region}})
 end
 
 local function warn(fmt, ...)
@@ -86,6 +114,8 @@ end
 
 local function install(self, c)
   local now = os.time()
+  c.key = key(c.access_key_id, c.access_key_secret, c.security_token)
+  c.access_key_secret, c.security_token = nil, nil
   c.source, c.region = self.name, self.region
   if c.expires then
     local margin = math.min(MARGIN, (c.expires - now) / 2)
@@ -424,11 +454,11 @@ end
 local chains = {} -- profile name -> the chain that served, shared by clients
 
 -- resolve(opts) -> a source whose get() returns the current
--- {access_key_id, access_key_secret, security_token, source, region}
+-- credentials (see static above)
 -- (raising an fc.Error of kind "config" naming every source tried).
 -- Nothing is fetched until get() is called.
 function M.resolve(opts)
-  local id, secret = nonempty(opts.access_key_id), nonempty(opts.access_key_secret)
+  local id, secret = nonempty(opts.access_key_id), M.seal(opts.access_key_secret)
   if id and secret then
     return static("options", id, secret, nonempty(opts.security_token))
   end

@@ -41,6 +41,7 @@ end
 function fc.configure(opts)
   client.check_options("configure", opts)
   for k, v in pairs(opts) do defaults[k] = v end
+  defaults.access_key_secret = require("fc.credentials").seal(defaults.access_key_secret)
   default_client = nil
 end
 

@@ -120,10 +120,10 @@ end
 
 -- The RPC signature (SignatureVersion 1.0) of a POST to "/" with these
 -- query and form parameters: base64(HMAC-SHA1(secret .. "&",
--- "POST&%2F&" .. pct(canonical(all parameters)))).
-function M.rpc_signature(secret, params)
+-- "POST&%2F&" .. pct(canonical(all parameters)))), by key (a core.Key).
+function M.rpc_signature(key, params)
   local sts = "POST&%2F&" .. pct(canonical(params))
-  return core.base64(core.hmac_sha1(secret .. "&", sts)), sts
+  return key:rpc_signature(sts), sts
 end
 
 local function timestamp() return os.date("!%Y-%m-%dT%H:%M:%SZ") end
@@ -137,11 +137,11 @@ local function sts_call(base, action, form, creds)
     query.SignatureVersion = "1.0"
     query.SignatureNonce = core.hex(core.random(16))
     query.AccessKeyId = creds.access_key_id
-    query.SecurityToken = creds.security_token
+    query.SecurityToken = creds.key:token()
     local all = {}
     for k, v in pairs(query) do all[k] = v end
     for k, v in pairs(form) do all[k] = v end
-    query.Signature = M.rpc_signature(creds.access_key_secret, all)
+    query.Signature = M.rpc_signature(creds.key, all)
   end
   local resp, why = M.http{method = "POST", url = base .. "/?" .. canonical(query),
     body = canonical(form),
