@@ -8,6 +8,7 @@ local Error = require "fc.error"
 local sched = require "fc.sched"
 local credentials = require "fc.credentials"
 local retry = require "fc.retry"
+local stats = require "fc.stats"
 
 local M = {}
 
@@ -86,11 +87,14 @@ local function parse_endpoint(url)
   return scheme, authority, (base:gsub("/+$", ""))
 end
 
+-- The secret is sealed in C memory at once (credentials.seal): the options
+-- a script can reach hold a core.Key in its place, never the text.
 function M.new(opts, defaults)
   opts = check_options("client", opts)
   local o = {}
   for k, v in pairs(defaults or {}) do o[k] = v end
   for k, v in pairs(opts) do o[k] = v end
+  o.access_key_secret = credentials.seal(o.access_key_secret)
   return setmetatable({opts = o}, Client)
 end
 
@@ -142,6 +146,18 @@ function Client:ca_file()
   return path
 end
 
+-- The C half of the endpoint (fc.core.endpoint): scheme, host, CA file,
+-- user agent and limits, made once; returns the base path.
+function Client:wire_endpoint()
+  if self.wire then return self.base end
+  local o = self.opts
+  local scheme, authority = self:endpoint()
+  self.wire = core.endpoint{scheme = scheme, host = authority, version = VERSION,
+    user_agent = o.user_agent or M.USER_AGENT, ca_file = self:ca_file(),
+    connect_timeout = o.connect_timeout or 10, max_body = o.max_response}
+  return self.base
+end
+
 -- The current credentials, asked for per request: cheap while they are
 -- fresh, refreshed by their source before they expire.
 function Client:credentials()
@@ -172,13 +188,6 @@ local function check_method(fn, m)
     Error.invalid(fn, "method must be a word such as GET or POST, got '%s'", (tostring(m):gsub("%c", "?")))
   end
   return m:upper()
-end
-
--- Credentials become header text: one line, no NUL, whatever file they came from.
-local function check_credential(what, v)
-  if v ~= nil and (type(v) ~= "string" or v:find("[%c]")) then
-    Error.invalid("client", "the %s holds a control character (CR, LF, NUL...); check where it came from", what)
-  end
 end
 
 -- fc.sign{...}: see init.lua. Fills in what FC requires and signs.
@@ -294,59 +303,53 @@ M.MAX_ABSORBED = 16 -- throttled attempts an fc.map window may take off one call
 -- response {status, headers, body, seconds}, or nil, an fc.Error, and
 -- whether an fc.map's window took the failure as its own signal (a
 -- throttled answer it shrinks for: the retry costs the call no attempt).
-function Client:attempt(r, creds, scheme, authority, path, opts)
+-- Signing and starting are one C call (fc.core's endpoint:start).
+function Client:attempt(r, key, path, group, attempt)
   local o = self.opts
-  local s = M.sign{method = r.method, host = authority, path = path, query = r.query,
-    headers = r.headers, body = r.body, access_key_id = creds.access_key_id,
-    access_key_secret = creds.access_key_secret, security_token = creds.security_token}
-  -- The wire path and query are the signer's canonical forms (lines 2 and 3
-  -- of the canonical request): encoded once, in one place, and always safe.
-  local uri, qs = s.canonical_request:match("^[^\n]*\n([^\n]*)\n([^\n]*)\n")
-  local url = scheme .. "://" .. authority .. uri .. (qs ~= "" and "?" .. qs or "")
-  local lines = {"User-Agent: " .. (o.user_agent or M.USER_AGENT), "Accept: application/json"}
-  for k, v in pairs(s.headers) do lines[#lines + 1] = k .. ": " .. v end
-  table.sort(lines)
+  local wire = self.wire
   if o.dry_run then
+    local url, lines = wire:sign(key, r.method, path, r.query, r.headers, r.body)
+    table.sort(lines)
     note("dry run: %s %s", r.method, url)
+    local shown = {}
     for _, l in ipairs(lines) do
-      local k = l:match("^([^:]+)"):lower()
-      note("  %s", REDACT[k] and (k .. ": <redacted>") or redact_signature(l))
+      local k, v = l:match("^([^:]+): (.*)$")
+      v = REDACT[k] and "<redacted>" or redact_signature(v)
+      note("  %s: %s", k, v)
+      if k ~= "user-agent" and k ~= "accept" then shown[k] = v end
     end
     note("  (%d body bytes)", r.body and #r.body or 0)
-    local shown = {}
-    for k, v in pairs(s.headers) do shown[k] = REDACT[k] and "<redacted>" or redact_signature(v) end
     return {dry_run = true, status = 0, headers = {}, body = "", seconds = 0, url = url,
             request_headers = shown}
   end
-  local group = opts.group
   if group then group:acquire() end
-  local slots = self:slots()
+  local slots = self.slot_pool or self:slots()
   slots:acquire()
-  local started = sched.now()
-  local ok, x = pcall(sched.pool().start, sched.pool(), {method = r.method, url = url,
-    headers = lines, body = r.body, timeout = r.timeout or o.timeout or 60,
-    connect_timeout = o.connect_timeout or 10, max_body = o.max_response, ca_file = self:ca_file()})
+  local started = group and sched.now()
+  local ok, x = pcall(wire.start, wire, sched.pool(), key, r.method, path, r.query, r.headers,
+    r.body, r.timeout or o.timeout or 60)
   if ok then sched.await(x) end
   slots:release()
   if group then group:release() end
   if not ok then error(x, 0) end
   local resp, kind, msg, sent = x:response()
-  require("fc.stats").record{request = r, transfer = x, response = resp, error = kind}
-  local where = r.method .. " " .. path
+  stats.record(r, attempt, x, resp, kind)
   if not resp then
+    local where = r.method .. " " .. path
     if o.verbose then note("%s -> %s error: %s", where, kind, msg) end
     if kind == "tls" and self:ca_file() then msg = msg .. " (CA file " .. self:ca_file() .. ")" end
     return nil, Error.new{kind = "transport", code = kind, message = msg, where = where,
       sent = sent, retryable = false}
   end
+  local status = resp.status
   if o.verbose then
-    note("%s -> %d [%s] %.1f ms", where, resp.status, resp.headers["x-fc-request-id"] or "-",
+    note("%s %s -> %d [%s] %.1f ms", r.method, path, status, resp.headers["x-fc-request-id"] or "-",
          resp.seconds * 1000)
   end
   -- Only the answers FC gives this operation are results: anything else
   -- (a redirect, 204, an error) is a service error that says what came back.
   local expect = r.expect
-  if expect and not expect[resp.status] or not expect and (resp.status < 200 or resp.status >= 300) then
+  if expect and status ~= expect or not expect and (status < 200 or status >= 300) then
     local err = service_error(r.method, path, resp)
     return nil, err, group ~= nil and Error.throttled(err) and group:throttled(started)
   end
@@ -358,31 +361,28 @@ end
 -- policy in force; returns the raw response {status, headers, body,
 -- seconds, attempts}, or {dry_run = true, ...}. Raises fc.Error for failures,
 -- with sent, attempts and retryable set.
--- r: method, path (decoded), query, headers, body, action, timeout, retry,
--- idempotent (the call is safe to repeat even if it reached FC).
+-- r: method, path (decoded), query, headers (a table of the call's own,
+-- lower-case names, checked), body, content_type, action, timeout, retry,
+-- idempotent (the call is safe to repeat even if it reached FC), expect
+-- (the one status that is a result; else any 2xx), on_conflict.
 function Client:send(r)
   local o = self.opts
-  local scheme, authority, base = self:endpoint()
-  local creds = self:credentials()
-  check_credential("access key id", creds.access_key_id)
-  check_credential("access key secret", creds.access_key_secret)
-  check_credential("security token", creds.security_token)
-  self:ca_file()
-  local headers = {["x-acs-action"] = r.action}
-  for k, v in pairs(r.headers or {}) do check_header("request", k, v); headers[k:lower()] = v end
+  local base = self.wire and self.base or self:wire_endpoint()
+  local key = self:credentials().key
+  local headers = r.headers
+  headers["x-acs-action"] = r.action
   if r.body and r.content_type and not headers["content-type"] then
     headers["content-type"] = r.content_type
   end
-  r.headers = headers
-  check_query(r.query)
+  if r.query then check_query(r.query) end
   local path = base .. r.path
-  local policy = retry.policy(r.retry, o.retry)
   local task = sched.current()
-  local opts = {group = task and task.group}
+  local group = task and task.group
+  local policy -- the retry policy, worked out at the first failure
   local attempt, spent = 0, 0 -- attempts made; attempts that count against the policy
   while true do
     attempt = attempt + 1
-    local resp, err, absorbed = self:attempt(r, creds, scheme, authority, path, opts)
+    local resp, err, absorbed = self:attempt(r, key, path, group, attempt)
     if resp then
       resp.attempts = attempt
       return resp
@@ -398,7 +398,8 @@ function Client:send(r)
         return done
       end
     end
-    local wait = err.retryable and retry.delay(policy, spent, err)
+    if policy == nil then policy = retry.policy(r.retry, o.retry) or false end
+    local wait = err.retryable and retry.delay(policy or nil, spent, err)
     if not wait then error(err, 0) end
     if o.verbose then
       note("%s %s: %s; attempt %d in %.0f ms", r.method, path, tostring(err.code), attempt + 1, wait * 1000)
@@ -430,12 +431,16 @@ function Client:request(t)
   if body ~= nil and type(body) ~= "string" then
     Error.invalid("request", "body must be a string or a table, got %s", type(body))
   end
-  for k, v in pairs(t.headers or {}) do check_header("request", k, v) end
+  local headers = {}
+  for k, v in pairs(t.headers or {}) do
+    check_header("request", k, v)
+    headers[k:lower()] = v
+  end
   if t.retry ~= nil then retry.check("request", t.retry) end
   local method = check_method("request", t.method or "GET")
   local idempotent = t.idempotent
   if idempotent == nil then idempotent = method == "GET" or method == "HEAD" end
-  local resp = self:send{method = method, path = t.path, query = t.query, headers = t.headers,
+  local resp = self:send{method = method, path = t.path, query = t.query, headers = headers,
     body = body, content_type = type(t.body) == "table" and "application/json" or "application/octet-stream",
     action = t.action, timeout = t.timeout, retry = t.retry, idempotent = idempotent}
   if resp.dry_run then return resp end
@@ -478,13 +483,18 @@ local NAME_RULE = "1 to 64 letters, digits, '_' or '-', not starting with a digi
 local ID_RULE = "1 to 128 letters, digits, '_' or '-', starting with a letter or '_'"
 local QUALIFIER_RULE = "a version number, LATEST, or an alias of 1 to 128 letters, digits, '_' or '-'"
 
+local valid_names, nvalid = {}, 0 -- names that passed, so a hot loop checks each once
+
 function M.check_function_name(fn, name)
+  if valid_names[name] then return end
   if type(name) ~= "string" then
     Error.invalid(fn, "function name must be a string, got %s", type(name))
   end
   if #name < 1 or #name > 64 or not name:match("^[%a_][%w_-]*$") then
     Error.invalid(fn, "function name '%s' is invalid: use %s", name, NAME_RULE)
   end
+  if nvalid == 4096 then valid_names, nvalid = {}, 0 end
+  valid_names[name], nvalid = true, nvalid + 1
 end
 
 function M.check_qualifier(fn, q)
@@ -504,9 +514,12 @@ local INVOKE_OPTIONS = {qualifier = "string", async = "boolean", task_id = "stri
                         headers = "table", timeout = "number", retry = "retry", idempotent = "boolean"}
 
 -- client:invoke(name, payload, opts) -> fc.Result; see init.lua.
+local NO_OPTIONS = {}
+local INVOCATIONS = "/" .. VERSION .. "/functions/%s/invocations"
+
 function Client:invoke(name, payload, opts)
   M.check_function_name("invoke", name)
-  opts = opts or {}
+  opts = opts or NO_OPTIONS
   if type(opts) ~= "table" then Error.invalid("invoke", "options must be a table, got %s", type(opts)) end
   for k, v in pairs(opts) do
     if not INVOKE_OPTIONS[k] then Error.invalid("invoke", "unknown option '%s'", tostring(k)) end
@@ -538,12 +551,14 @@ function Client:invoke(name, payload, opts)
       #body, opts.async and "async" or "sync", limit)
   end
   local headers = {}
-  for k, v in pairs(opts.headers or {}) do
-    if type(k) ~= "string" or not k:lower():match("^x%-fc%-[%w-]+$") then
-      Error.invalid("invoke", "extra header '%s' must be named x-fc-*", tostring(k))
+  if opts.headers then
+    for k, v in pairs(opts.headers) do
+      if type(k) ~= "string" or not k:lower():match("^x%-fc%-[%w-]+$") then
+        Error.invalid("invoke", "extra header '%s' must be named x-fc-*", tostring(k))
+      end
+      check_header("invoke", k, v)
+      headers[k:lower()] = v
     end
-    check_header("invoke", k, v)
-    headers[k:lower()] = v
   end
   headers["x-fc-invocation-type"] = opts.async and "Async" or "Sync"
   headers["x-fc-log-type"] = opts.log and "Tail" or "None"
@@ -553,12 +568,12 @@ function Client:invoke(name, payload, opts)
   -- once, and a 409 on a later attempt means an earlier one was accepted.
   local keyed = opts.task_id ~= nil
   local t0 = sched.now()
-  local resp = self:send{method = "POST", path = "/" .. VERSION .. "/functions/" .. name .. "/invocations",
+  local resp = self:send{method = "POST", path = INVOCATIONS:format(name),
     query = opts.qualifier and {qualifier = opts.qualifier} or nil, headers = headers,
     body = body or "", content_type = body and "application/octet-stream" or nil,
     action = "InvokeFunction", timeout = opts.timeout, retry = opts.retry,
     idempotent = opts.idempotent or keyed,
-    expect = opts.async and {[202] = true} or {[200] = true},
+    expect = opts.async and 202 or 200,
     on_conflict = keyed and function(err)
       if err.code ~= "AsyncTaskAlreadyExists" then return nil end
       return {status = 202, body = "", seconds = 0, headers = {["x-fc-async-task-id"] = opts.task_id,

@@ -22,8 +22,9 @@ M.now = now
 
 local pool              -- the fc.core.Http of this lua_State, made on first use
 local tasks = {}        -- coroutine -> task
-local ready = {}        -- wake-ups to deliver, in order: {task, ticket, values...}
-local waiting = {}      -- transfer -> {task, ticket}
+local ready = {}        -- wake-ups to deliver, in order: task, ticket, task, ticket...
+local waiting = {}      -- transfer -> the task waiting for it
+local waiting_ticket = {} -- transfer -> that task's ticket
 local timers = require("fc.heap").new() -- {at, seq, task, ticket}
 local seq = 0           -- timer insertion order, so equal times stay FIFO
 local live = 0          -- tasks not yet finished
@@ -69,8 +70,9 @@ local function ticket(t)
   return t.ticket
 end
 
-local function wake(t, tk, ...)
-  ready[#ready + 1] = table.pack(t, tk, ...)
+local function wake(t, tk)
+  local n = #ready
+  ready[n + 1], ready[n + 2] = t, tk
 end
 
 local function finish(t, ok, ...)
@@ -83,24 +85,26 @@ local function finish(t, ok, ...)
   t.joiners = nil
 end
 
--- Delivers wake-up r = {task, ticket, values...}: a task's first resume
--- passes its arguments, later ones the ticket and values to block().
-local function resume(t, r)
+local function resumed(t, ok, ...)
   local co = t.co
-  local res
-  if t.started then
-    res = table.pack(coroutine.resume(co, table.unpack(r, 2, r.n)))
-  else
-    t.started = true
-    res = table.pack(coroutine.resume(co, table.unpack(r, 3, r.n)))
-  end
   if coroutine.status(co) == "dead" then
-    if res[1] then
-      finish(t, true, table.unpack(res, 2, res.n))
+    if ok then
+      finish(t, true, ...)
     else
-      finish(t, false, res[2], debug.traceback(co, nil, 0))
+      finish(t, false, ..., debug.traceback(co, nil, 0))
     end
   end
+end
+
+-- Delivers a wake-up with ticket tk: a task's first resume passes its
+-- arguments, later ones the ticket to block().
+local function resume(t, tk)
+  local args = t.args
+  if args then
+    t.args = nil
+    return resumed(t, coroutine.resume(t.co, table.unpack(args, 1, args.n)))
+  end
+  return resumed(t, coroutine.resume(t.co, tk))
 end
 
 -- ---- the loop -----------------------------------------------------------
@@ -125,19 +129,21 @@ function M.step(wait)
   -- curl_multi_poll sleeps its whole timeout when it has nothing to watch,
   -- so this is also how the loop sleeps until the next timer.
   local running, finished = M.pool():poll(wait or 0)
-  for _, x in ipairs(finished) do
+  for i = 1, #finished do
+    local x = finished[i]
     local w = waiting[x]
     if w then
-      waiting[x] = nil
-      wake(w[1], w[2])
+      wake(w, waiting_ticket[x])
+      waiting[x], waiting_ticket[x] = nil, nil
     end
   end
-  if #ready == 0 then return running > 0 or timers[1] ~= nil end
+  local n = #ready
+  if n == 0 then return running > 0 or timers[1] ~= nil end
   local batch = ready
   ready = {}
-  for _, r in ipairs(batch) do
-    local task = r[1]
-    if not task.done and r[2] == task.ticket then resume(task, r) end
+  for i = 1, n, 2 do
+    local task, tk = batch[i], batch[i + 1]
+    if not task.done and tk == task.ticket then resume(task, tk) end
   end
   return true
 end
@@ -176,8 +182,7 @@ function M.await(x)
   local t = current()
   if not t then return drive(function() return x:done() end, 2) end
   if x:done() then return end
-  local tk = ticket(t)
-  waiting[x] = {t, tk}
+  waiting[x], waiting_ticket[x] = t, ticket(t)
   block(t, "a request")
 end
 
@@ -247,10 +252,10 @@ end
 function M.start(where, fn, ...)
   ids = ids + 1
   local t = setmetatable({co = coroutine.create(fn), joiners = {}, done = false, ticket = 0,
-    id = ids, where = where}, Task)
+    id = ids, where = where, args = table.pack(...)}, Task)
   tasks[t.co] = t
   live = live + 1
-  wake(t, 0, ...)
+  wake(t, 0)
   return t
 end
 

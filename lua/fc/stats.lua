@@ -1,14 +1,16 @@
 -- fc.stats: what the run's requests did. The client reports every finished
--- attempt to record(rec); fc.stats() is the summary as a table, summary()
+-- attempt to record(...); fc.stats() is the summary as a table, summary()
 -- the same as text (fcrun --stats prints it at exit), and trace(file) writes
 -- one JSON line per attempt as it ends (fcrun --trace FILE).
 --
--- rec, as the client builds it (lua/fc/client.lua, Client:attempt):
+-- record(request, attempt, transfer, response, error), as the client calls
+-- it (lua/fc/client.lua, Client:attempt):
 --   request    the request table Client:send got: action (operation name),
 --              method, path (decoded, e.g. /2023-03-30/functions/f/invocations),
---              query (only `qualifier` is read); one table per request, so
---              its attempts are counted here (1, then 2 for the first retry)
---   transfer   the ended fc.core.Transfer (timing() gives curl's breakdown)
+--              query (only `qualifier` is read)
+--   attempt    1, then 2 for the first retry...
+--   transfer   the ended fc.core.Transfer (totals() and timing() give curl's
+--              figures)
 --   response   transfer:response(): {status, headers, body} or nil
 --   error      the transport error kind when response is nil
 -- Nothing else is kept: no header values other than the request id and the
@@ -30,8 +32,6 @@ end
 M.reset()
 
 local function bump(t, k) t[k] = (t[k] or 0) + 1 end
-
-local attempts = setmetatable({}, {__mode = "k"}) -- request table -> attempts so far
 
 -- FC's error code from an error body, in any of its casings (FC-PROTOCOL §6).
 local function error_code(body, status)
@@ -64,50 +64,46 @@ local function trace_line(e)
   return "{" .. table.concat(parts, ",") .. "}\n"
 end
 
--- record(rec): one finished attempt (see the fields above).
-function M.record(rec)
-  local t = rec.transfer and rec.transfer:timing() or {}
-  local resp, r = rec.response, rec.request or {}
-  local attempt = (attempts[r] or 0) + 1
-  attempts[r] = attempt
-  local e = {operation = r.action, method = r.method, attempt = attempt,
-             qualifier = r.query and r.query.qualifier,
-             ["function"] = r.path and r.path:match("^/[^/]+/functions/([^/]+)"),
-             bytes_sent = t.bytes_sent or 0, bytes_received = t.bytes_received or 0}
-  local total = t.total or 0
+-- record(r, attempt, x, resp, kind): one finished attempt (see above).
+-- The counters cost no table; a trace line builds its record.
+function M.record(r, attempt, x, resp, kind)
+  local total, sent, received, ended = 0, 0, 0, nil
+  if x then total, sent, received, ended = x:totals() end
+  local status, err, err_kind = resp and resp.status
   if resp then
-    e.status = resp.status
-    e.request_id = resp.headers["x-fc-request-id"]
-    if resp.status >= 400 then
-      e.error_kind, e.error = "service", error_code(resp.body, resp.status)
+    if status >= 400 then
+      err_kind, err = "service", error_code(resp.body, status)
     elseif resp.headers["x-fc-error-type"] then
-      e.error_kind, e.error = "function", resp.headers["x-fc-error-type"]
+      err_kind, err = "function", resp.headers["x-fc-error-type"]
     end
   else
-    e.error_kind, e.error = "transport", rec.error or "transport"
+    err_kind, err = "transport", kind or "transport"
   end
 
   local s = state
   s.requests = s.requests + 1
-  if e.attempt > 1 then s.retries = s.retries + 1 end
-  s.bytes_sent = s.bytes_sent + e.bytes_sent
-  s.bytes_received = s.bytes_received + e.bytes_received
-  bump(s.operations, e.operation or "?")
-  bump(s.statuses, e.status or "transport")
-  if e.error then bump(s.errors, e.error) end
+  if attempt > 1 then s.retries = s.retries + 1 end
+  s.bytes_sent = s.bytes_sent + sent
+  s.bytes_received = s.bytes_received + received
+  bump(s.operations, r.action or "?")
+  bump(s.statuses, status or "transport")
+  if err then bump(s.errors, err) end
   s.latencies[#s.latencies + 1] = total
-  local ended = t.ended_at
   if ended then
     if not s.first_start or ended - total < s.first_start then s.first_start = ended - total end
     if not s.last_end or ended > s.last_end then s.last_end = ended end
   end
 
   if trace_file then
-    e.start = ended and iso8601(ended - total)
-    e.duration_ms = ms(total)
-    e.dns_ms, e.connect_ms = ms(t.dns or 0), ms(t.connect or 0)
-    e.tls_ms, e.first_byte_ms = ms(t.tls or 0), ms(t.first_byte or 0)
-    trace_file:write(trace_line(e))
+    local t = x and x:timing() or {}
+    trace_file:write(trace_line{operation = r.action, method = r.method, attempt = attempt,
+      qualifier = r.query and r.query.qualifier,
+      ["function"] = r.path and r.path:match("^/[^/]+/functions/([^/]+)"),
+      bytes_sent = sent, bytes_received = received, status = status,
+      request_id = resp and resp.headers["x-fc-request-id"], error_kind = err_kind, error = err,
+      start = ended and iso8601(ended - total), duration_ms = ms(total),
+      dns_ms = ms(t.dns or 0), connect_ms = ms(t.connect or 0),
+      tls_ms = ms(t.tls or 0), first_byte_ms = ms(t.first_byte or 0)})
     trace_file:flush()
   end
 end

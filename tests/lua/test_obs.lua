@@ -123,11 +123,12 @@ check.run{
     stats.reset()
     local function rec(status, seconds, headers, body)
       local timing = {total = seconds, ended_at = 1000 + seconds, bytes_sent = 10, bytes_received = 20}
-      stats.record{request = {action = "InvokeFunction", method = "POST",
-                              path = "/2023-03-30/functions/f/invocations"},
-        transfer = {timing = function() return timing end},
-        response = status and {status = status, headers = headers or {}, body = body or ""},
-        error = not status and "timeout" or nil}
+      stats.record({action = "InvokeFunction", method = "POST",
+                    path = "/2023-03-30/functions/f/invocations"}, 1,
+        {timing = function() return timing end,
+         totals = function() return seconds, 10, 20, 1000 + seconds end},
+        status and {status = status, headers = headers or {}, body = body or ""},
+        not status and "timeout" or nil)
     end
     for i = 1, 100 do rec(200, i / 1000) end
     rec(200, 0.5, {["x-fc-error-type"] = "UnhandledInvocationError"})
