@@ -66,6 +66,45 @@ check.run{
     check.eq(fc.Error.new{kind = "service", status = 400, code = "Throttling.User"}.retryable, true)
     check.eq(fc.Error.is({}), false)
   end},
+  {"the secret is held in C memory, out of every table a script can reach", function()
+    local secret = "SECRET-" .. ("x"):rep(8) .. "-only-here"
+    local function reaches(root)
+      local seen, found = {}, {}
+      local function walk(v, where)
+        local t = type(v)
+        if t == "string" then
+          if v:find(secret, 1, true) then found[#found + 1] = where end
+        elseif (t == "table" or t == "userdata" or t == "function") and not seen[v] then
+          seen[v] = true
+          if t == "table" then
+            for k, x in next, v do walk(k, where .. ".<key>"); walk(x, where .. "." .. tostring(k)) end
+          elseif t == "userdata" then
+            walk(tostring(v), where .. "<tostring>")
+          else
+            for i = 1, 255 do
+              local n, x = debug.getupvalue(v, i)
+              if not n then break end
+              walk(x, where .. "^" .. n)
+            end
+          end
+          walk(getmetatable(v), where .. "<mt>")
+        end
+      end
+      walk(root, "client")
+      return found
+    end
+    local d = fc.client{endpoint = "http://127.0.0.1:9", access_key_id = "id",
+                        access_key_secret = secret, retry = false}
+    check.eq(type(d.opts.access_key_secret), "userdata", "opts hold a sealed key")
+    pcall(d.invoke, d, "f", "x") -- resolves the credentials and signs
+    check.eq(type(d.creds.key), "userdata", "the credentials hold a key")
+    check.eq(d.creds.access_key_secret, nil, "and no secret")
+    check.eq(#reaches(d), 0, "no table, upvalue or tostring reachable from the client holds it")
+    fc.configure{access_key_secret = secret}
+    check.eq(type(fc.client().opts.access_key_secret), "userdata", "configure seals it too")
+    check.eq(tostring(d.creds.key), "fc.core.Key(id)", "a key shows its id only")
+    fc.configure{access_key_secret = "s"}
+  end},
   {"dry run signs and sends nothing", function()
     local d = fc.client{endpoint = "http://127.0.0.1:9", access_key_id = "id", access_key_secret = "s",
       dry_run = true}
