@@ -14,6 +14,10 @@
 #define FC_SHA1_LEN 20
 
 int fc_sha256(const void *p, size_t n, unsigned char out[FC_SHA256_LEN]);
+/* Whether SHA-256 runs on the CPU's SHA extensions (1) or mbedTLS (0).
+** use: 0 forces mbedTLS, 1 the extensions where the CPU has them, -1 asks.
+** For tests, which check both. */
+int fc_sha256_hardware(int use);
 int fc_hmac_sha256(const void *key, size_t keylen, const void *p, size_t n,
                    unsigned char out[FC_SHA256_LEN]);
 /* HMAC-SHA1 (RFC 2104): only for STS's RPC signature (SignatureVersion 1.0). */
