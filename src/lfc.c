@@ -498,8 +498,10 @@ static int xfer_done(lua_State *L) {
 ** joined with ", " as HTTP allows.
 */
 static void push_headers(lua_State *L, const fc_buf *b) {
-  lua_newtable(L);
   const char *p = fc_buf_str(b), *end = p + b->len;
+  int lines = 0;
+  for (const char *q = p; (q = memchr(q, '\n', (size_t)(end - q))); q++) lines++;
+  lua_createtable(L, 0, lines); /* sized once: no rehash as it fills */
   while (p < end) {
     const char *eol = memchr(p, '\n', (size_t)(end - p));
     const char *stop = eol ? eol : end;
