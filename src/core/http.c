@@ -1,6 +1,7 @@
 #include "http.h"
 
 #include <curl/curl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -16,8 +17,9 @@ struct fc_http {
 struct fc_xfer {
   fc_http *http;
   CURL *easy;
-  struct curl_slist *headers;
-  char *body;
+  char *mem; /* the header list (nodes and text) and the body, in one block */
+  struct curl_slist *headers; /* in mem */
+  char *body;                 /* in mem */
   void *user;
   int done;
   int attempts;     /* times curl was about to write the request */
@@ -175,11 +177,59 @@ void fc_xfer_free(fc_xfer *x) {
   if (!x) return;
   detach(x);
   curl_easy_cleanup(x->easy);
-  curl_slist_free_all(x->headers);
-  free(x->body);
+  free(x->mem);
   fc_buf_free(&x->resp.headers);
   fc_buf_free(&x->resp.body);
   free(x);
+}
+
+/* One line of the list: its node, its text at t; returns the next t. */
+static char *put_line(struct curl_slist *node, char *t, const char *line, size_t size) {
+  memcpy(t, line, size);
+  node->data = t;
+  node->next = node + 1; /* the last one's is set to NULL after */
+  return t + size;
+}
+
+/*
+** The request's header lines as a curl_slist, nodes and text in x->mem with
+** the body after them: one allocation (curl only reads CURLOPT_HTTPHEADER's
+** list and never frees it). "Expect:" comes first: no "Expect:
+** 100-continue", one round trip less on large bodies; an empty
+** "Content-Type:" last when none was given, or curl would add a form
+** content type to a body: we send what we signed.
+*/
+static int build(fc_xfer *x, const fc_http_request *req) {
+  static const char expect[] = "Expect:", no_type[] = "Content-Type:";
+  size_t n = req->nheaders + 2, text = sizeof expect + sizeof no_type;
+  if (req->nheaders > (SIZE_MAX - text) / sizeof(struct curl_slist) - 2) return FC_ENOMEM;
+  size_t need = n * sizeof(struct curl_slist);
+  int has_type = 0;
+  for (size_t i = 0; i < req->nheaders; i++) {
+    size_t len = strlen(req->headers[i]) + 1;
+    if (len > SIZE_MAX - need - text) return FC_ENOMEM;
+    text += len;
+    has_type |= strncasecmp(req->headers[i], "content-type:", 13) == 0;
+  }
+  need += text;
+  if (req->body && req->body_len > SIZE_MAX - need) return FC_ENOMEM;
+  if (req->body) need += req->body_len;
+  if (!(x->mem = malloc(need))) return FC_ENOMEM;
+  struct curl_slist *node = (struct curl_slist *)(void *)x->mem;
+  char *t = x->mem + n * sizeof *node;
+  size_t k = 0;
+  t = put_line(&node[k++], t, expect, sizeof expect);
+  for (size_t i = 0; i < req->nheaders; i++)
+    t = put_line(&node[k++], t, req->headers[i], strlen(req->headers[i]) + 1);
+  if (!has_type) t = put_line(&node[k++], t, no_type, sizeof no_type);
+  node[k - 1].next = NULL;
+  x->headers = node;
+  x->body = NULL;
+  if (req->body) {
+    x->body = t;
+    if (req->body_len) memcpy(t, req->body, req->body_len);
+  }
+  return FC_OK;
 }
 
 /*
@@ -232,27 +282,7 @@ fc_xfer *fc_http_start(fc_http *h, const fc_http_request *req, void *user, int *
   fc_buf_init(&x->resp.headers, FC_HTTP_MAX_HEADERS);
   fc_buf_init(&x->resp.body, req->max_body ? req->max_body : FC_HTTP_MAX_BODY);
   x->easy = curl_easy_init();
-  if (!x->easy) goto fail;
-  if (req->body) {
-    x->body = malloc(req->body_len ? req->body_len : 1);
-    if (!x->body) goto fail;
-    if (req->body_len) memcpy(x->body, req->body, req->body_len);
-  }
-  /* No "Expect: 100-continue": one round trip less on large bodies. */
-  struct curl_slist *l = curl_slist_append(NULL, "Expect:");
-  if (!l) goto fail;
-  x->headers = l;
-  int has_type = 0;
-  for (size_t i = 0; i < req->nheaders; i++) {
-    if (!(l = curl_slist_append(x->headers, req->headers[i]))) goto fail;
-    x->headers = l;
-    has_type |= strncasecmp(req->headers[i], "content-type:", 13) == 0;
-  }
-  /* curl would add a form content type to a body; we send what we signed */
-  if (!has_type) {
-    if (!(l = curl_slist_append(x->headers, "Content-Type:"))) goto fail;
-    x->headers = l;
-  }
+  if (!x->easy || build(x, req)) goto fail;
   x->http = h; /* for setup; linked below */
   if ((*err = setup(x, req, h->noproxy))) goto fail;
   if (curl_multi_add_handle(h->multi, x->easy) != CURLM_OK) {
