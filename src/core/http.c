@@ -288,11 +288,10 @@ static fc_xfer *new_xfer(fc_http *h, int *err) {
 }
 
 /* One line of the list: its node, its text at t; returns the next t. */
-static char *put_line(struct curl_slist *node, char *t, const char *line, size_t size) {
-  memcpy(t, line, size);
+static char *put_line(struct curl_slist *node, char *t, const char *line) {
   node->data = t;
   node->next = node + 1; /* the last one's is set to NULL after */
-  return t + size;
+  return stpcpy(t, line) + 1;
 }
 
 /*
@@ -311,10 +310,11 @@ static int build(fc_xfer *x, const fc_http_request *req) {
   size_t need = n * sizeof(struct curl_slist);
   int has_type = 0;
   for (size_t i = 0; i < req->nheaders; i++) {
-    size_t len = strlen(req->headers[i]) + 1;
+    const char *l = req->headers[i];
+    size_t len = strlen(l) + 1;
     if (len > SIZE_MAX - need - text) return FC_ENOMEM;
     text += len;
-    has_type |= strncasecmp(req->headers[i], "content-type:", 13) == 0;
+    has_type |= (*l | 0x20) == 'c' && strncasecmp(l, "content-type:", 13) == 0;
   }
   need += text;
   if (req->body && req->body_len > SIZE_MAX - need) return FC_ENOMEM;
@@ -330,10 +330,9 @@ static int build(fc_xfer *x, const fc_http_request *req) {
   struct curl_slist *node = (struct curl_slist *)(void *)x->mem;
   char *t = x->mem + n * sizeof *node;
   size_t k = 0;
-  t = put_line(&node[k++], t, expect, sizeof expect);
-  for (size_t i = 0; i < req->nheaders; i++)
-    t = put_line(&node[k++], t, req->headers[i], strlen(req->headers[i]) + 1);
-  if (!has_type) t = put_line(&node[k++], t, no_type, sizeof no_type);
+  t = put_line(&node[k++], t, expect);
+  for (size_t i = 0; i < req->nheaders; i++) t = put_line(&node[k++], t, req->headers[i]);
+  if (!has_type) t = put_line(&node[k++], t, no_type);
   node[k - 1].next = NULL;
   x->headers = node;
   x->body = NULL;
