@@ -1,29 +1,48 @@
 #include "http.h"
 
 #include <curl/curl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
+/* Buffers a freed transfer keeps for its next request; larger ones go. */
+#define KEEP_BYTES (16u << 10)
+
 struct fc_http {
   CURLM *multi;
-  CURLSH *share;    /* TLS sessions and DNS, shared by every transfer */
-  fc_xfer *running; /* doubly linked list of transfers in the multi handle */
-  char *noproxy;    /* no_proxy from the environment, plus loopback */
+  CURLSH *share;     /* TLS sessions and DNS, shared by every transfer */
+  fc_xfer *live;     /* doubly linked: transfers given out and not yet freed */
+  fc_xfer *idle;     /* singly linked: freed transfers, for the next start */
+  int nidle;
+  char *noproxy;     /* no_proxy from the environment, plus loopback */
+  const char *curl_ca; /* curl's built-in CA bundle (a constant), or NULL */
 };
 
+/*
+** A transfer owns its easy handle for life: the options that never change
+** (callbacks, their data, the error buffer, the share, proxies, TLS
+** checks) are set once, when it is made; those of a request, by setup().
+** Freed, it goes back to its pool's idle list unless the pool is gone or
+** full; then its handle is cleaned up with it.
+*/
 struct fc_xfer {
-  fc_http *http;
+  fc_http *http; /* its pool; NULL once the pool is freed (it is then its owner's alone) */
   CURL *easy;
-  struct curl_slist *headers;
-  char *body;
+  char *ca;      /* the CA file CURLOPT_CAINFO holds, NULL: curl's default */
+  char *mem;     /* the header list (nodes and text) and the body, in one block */
+  size_t mem_cap;
+  struct curl_slist *headers; /* in mem */
+  char *body;                 /* in mem */
   void *user;
+  int running;      /* in the multi handle */
+  int broken;       /* an option failed to set: the handle is not reused */
   int done;
   int attempts;     /* times curl was about to write the request */
   int refused;      /* a re-send was refused */
   int headers_done; /* the blank line that ends the final header block came */
-  fc_xfer *prev, *next;
+  fc_xfer *prev, *next; /* in the live list, or next in the idle list */
   fc_http_response resp;
   char errbuf[CURL_ERROR_SIZE];
 };
@@ -71,23 +90,45 @@ fc_http *fc_http_new(void) {
 
 static void unlink_xfer(fc_xfer *x) {
   if (x->prev) x->prev->next = x->next;
-  else if (x->http && x->http->running == x) x->http->running = x->next;
+  else if (x->http && x->http->live == x) x->http->live = x->next;
   if (x->next) x->next->prev = x->prev;
   x->prev = x->next = NULL;
 }
 
-/* Takes x out of the multi handle and the share; it keeps its response. */
-static void detach(fc_xfer *x) {
-  if (!x->http) return;
+/* Takes a running x out of the multi handle; it keeps its response. */
+static void stop(fc_xfer *x) {
+  if (!x->running) return;
   curl_multi_remove_handle(x->http->multi, x->easy);
-  curl_easy_setopt(x->easy, CURLOPT_SHARE, (CURLSH *)NULL);
-  unlink_xfer(x);
-  x->http = NULL;
+  x->running = 0;
 }
 
+static void destroy(fc_xfer *x) {
+  curl_easy_cleanup(x->easy); /* leaves the share, if still in it */
+  free(x->ca);
+  free(x->mem);
+  fc_buf_free(&x->resp.headers);
+  fc_buf_free(&x->resp.body);
+  free(x);
+}
+
+/*
+** Running transfers are aborted; every transfer still given out leaves the
+** share (which refuses to go while a handle uses it) and becomes its
+** owner's alone, to be freed whenever the owner frees it.
+*/
 void fc_http_free(fc_http *h) {
   if (!h) return;
-  while (h->running) detach(h->running); /* owners free their transfers */
+  for (fc_xfer *x = h->live, *next; x; x = next) {
+    next = x->next;
+    stop(x);
+    curl_easy_setopt(x->easy, CURLOPT_SHARE, (CURLSH *)NULL);
+    x->prev = x->next = NULL;
+    x->http = NULL;
+  }
+  for (fc_xfer *x = h->idle, *next; x; x = next) {
+    next = x->next;
+    destroy(x);
+  }
   curl_multi_cleanup(h->multi);
   curl_share_cleanup(h->share);
   free(h->noproxy);
@@ -171,28 +212,53 @@ static int on_prereq(void *ud, char *ip, char *local_ip, int port, int local_por
   return CURL_PREREQFUNC_ABORT;
 }
 
+/*
+** Back to its pool, with its handle and the buffers worth keeping, unless
+** the pool is gone or full, or the handle is in doubt.
+*/
 void fc_xfer_free(fc_xfer *x) {
   if (!x) return;
-  detach(x);
-  curl_easy_cleanup(x->easy);
-  curl_slist_free_all(x->headers);
-  free(x->body);
-  fc_buf_free(&x->resp.headers);
-  fc_buf_free(&x->resp.body);
-  free(x);
+  fc_http *h = x->http;
+  stop(x);
+  unlink_xfer(x);
+  if (!h || x->broken || h->nidle >= FC_HTTP_IDLE_HANDLES) {
+    destroy(x);
+    return;
+  }
+  if (x->mem_cap > KEEP_BYTES) { /* curl keeps pointers into it, unread while idle */
+    free(x->mem);
+    x->mem = NULL;
+    x->mem_cap = 0;
+  }
+  if (x->resp.headers.cap > KEEP_BYTES) fc_buf_free(&x->resp.headers);
+  if (x->resp.body.cap > KEEP_BYTES) fc_buf_free(&x->resp.body);
+  x->user = NULL;
+  x->next = h->idle;
+  h->idle = x;
+  h->nidle++;
 }
 
 /*
-** Configures one easy handle. Connections are reused through the multi
-** handle's pool; an idle one is retired after FC_HTTP_IDLE_SECONDS so that
-** we never write to a socket FC is about to close. TLS verification stays
-** on; proxies come from the usual environment variables (curl's default).
+** A new transfer with its own easy handle, and the options that hold for
+** every request it will ever make. Connections are reused through the
+** multi handle's pool; an idle one is retired after FC_HTTP_IDLE_SECONDS
+** so that we never write to a socket FC is about to close. TLS
+** verification stays on; proxies come from the usual environment
+** variables (curl's default).
 */
-static int setup(fc_xfer *x, const fc_http_request *req, const char *noproxy) {
-  CURL *e = x->easy;
+static fc_xfer *new_xfer(fc_http *h, int *err) {
+  fc_xfer *x = calloc(1, sizeof *x);
+  *err = FC_ENOMEM;
+  if (!x) return NULL;
+  fc_buf_init(&x->resp.headers, FC_HTTP_MAX_HEADERS);
+  fc_buf_init(&x->resp.body, FC_HTTP_MAX_BODY);
+  CURL *e = x->easy = curl_easy_init();
+  if (!e) {
+    free(x);
+    return NULL;
+  }
   CURLcode rc = CURLE_OK;
 #define SET(opt, val) if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val)
-  SET(CURLOPT_URL, req->url);
   SET(CURLOPT_NOSIGNAL, 1L);
   SET(CURLOPT_PRIVATE, (void *)x);
   SET(CURLOPT_ERRORBUFFER, x->errbuf);
@@ -202,71 +268,161 @@ static int setup(fc_xfer *x, const fc_http_request *req, const char *noproxy) {
   SET(CURLOPT_HEADERDATA, (void *)x);
   SET(CURLOPT_PREREQFUNCTION, on_prereq);
   SET(CURLOPT_PREREQDATA, (void *)x);
-  SET(CURLOPT_SHARE, x->http->share);
+  SET(CURLOPT_SHARE, h->share);
   SET(CURLOPT_TCP_KEEPALIVE, 1L);
   SET(CURLOPT_TCP_KEEPIDLE, 30L);
   SET(CURLOPT_TCP_KEEPINTVL, 15L);
   SET(CURLOPT_MAXAGE_CONN, (long)FC_HTTP_IDLE_SECONDS);
-  SET(CURLOPT_NOPROXY, noproxy);
+  SET(CURLOPT_NOPROXY, h->noproxy);
   SET(CURLOPT_SSL_VERIFYPEER, 1L);
   SET(CURLOPT_SSL_VERIFYHOST, 2L);
-  if (req->ca_file) SET(CURLOPT_CAINFO, req->ca_file);
+#undef SET
+  /* what a fresh handle holds in CURLOPT_CAINFO, to give a reused one back */
+  if (rc == CURLE_OK) rc = curl_easy_getinfo(e, CURLINFO_CAINFO, (char **)&h->curl_ca);
+  if (rc != CURLE_OK) {
+    *err = rc == CURLE_OUT_OF_MEMORY ? FC_ENOMEM : FC_EINVAL;
+    destroy(x);
+    return NULL;
+  }
+  return x;
+}
+
+/* One line of the list: its node, its text at t; returns the next t. */
+static char *put_line(struct curl_slist *node, char *t, const char *line) {
+  node->data = t;
+  node->next = node + 1; /* the last one's is set to NULL after */
+  return stpcpy(t, line) + 1;
+}
+
+/*
+** The request's header lines as a curl_slist, nodes and text in x->mem with
+** the body after them: one allocation at most, none when the last
+** request's block is large enough (curl only reads CURLOPT_HTTPHEADER's
+** list and never frees it). "Expect:" comes first: no "Expect:
+** 100-continue", one round trip less on large bodies; an empty
+** "Content-Type:" last when none was given, or curl would add a form
+** content type to a body: we send what we signed.
+*/
+static int build(fc_xfer *x, const fc_http_request *req) {
+  static const char expect[] = "Expect:", no_type[] = "Content-Type:";
+  size_t n = req->nheaders + 2, text = sizeof expect + sizeof no_type;
+  if (req->nheaders > (SIZE_MAX - text) / sizeof(struct curl_slist) - 2) return FC_ENOMEM;
+  size_t need = n * sizeof(struct curl_slist);
+  int has_type = 0;
+  for (size_t i = 0; i < req->nheaders; i++) {
+    const char *l = req->headers[i];
+    size_t len = strlen(l) + 1;
+    if (len > SIZE_MAX - need - text) return FC_ENOMEM;
+    text += len;
+    has_type |= (*l | 0x20) == 'c' && strncasecmp(l, "content-type:", 13) == 0;
+  }
+  need += text;
+  if (req->body && req->body_len > SIZE_MAX - need) return FC_ENOMEM;
+  if (req->body) need += req->body_len;
+  if (need > x->mem_cap) {
+    size_t cap = need < 2048 ? 2048 : need;
+    char *p = malloc(cap);
+    if (!p) return FC_ENOMEM;
+    free(x->mem);
+    x->mem = p;
+    x->mem_cap = cap;
+  }
+  struct curl_slist *node = (struct curl_slist *)(void *)x->mem;
+  char *t = x->mem + n * sizeof *node;
+  size_t k = 0;
+  t = put_line(&node[k++], t, expect);
+  for (size_t i = 0; i < req->nheaders; i++) t = put_line(&node[k++], t, req->headers[i]);
+  if (!has_type) t = put_line(&node[k++], t, no_type);
+  node[k - 1].next = NULL;
+  x->headers = node;
+  x->body = NULL;
+  if (req->body) {
+    x->body = t;
+    if (req->body_len) memcpy(t, req->body, req->body_len);
+  }
+  return FC_OK;
+}
+
+/*
+** The options of one request, every one of them set (or set back) each
+** time: a reused handle still holds the last request's. The method: NOBODY
+** for HEAD, then POSTFIELDS for a body (curl sends Content-Length even when
+** it is 0), else HTTPGET, which also ends a last request's POST or HEAD;
+** POSTFIELDS NULL first drops a last body, and CUSTOMREQUEST names the
+** method on the wire. CURLOPT_CAINFO is set only when it changes (a copy
+** says what it holds), back to curl's default when no CA file is given.
+*/
+static int setup(fc_xfer *x, const fc_http_request *req) {
+  CURL *e = x->easy;
+  CURLcode rc = CURLE_OK;
+  int head = strcmp(req->method, "HEAD") == 0;
+#define SET(opt, val) if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val)
+  SET(CURLOPT_URL, req->url);
   SET(CURLOPT_TIMEOUT_MS, req->timeout_ms);
   SET(CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
   SET(CURLOPT_HTTPHEADER, x->headers);
   SET(CURLOPT_CUSTOMREQUEST, req->method);
-  if (strcmp(req->method, "HEAD") == 0) SET(CURLOPT_NOBODY, 1L);
+  if (!req->body) {
+    SET(CURLOPT_POSTFIELDS, (char *)NULL);
+    SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+  }
+  SET(CURLOPT_NOBODY, (long)head);
   if (req->body) {
     SET(CURLOPT_POSTFIELDS, x->body);
     SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+  } else if (!head) {
+    SET(CURLOPT_HTTPGET, 1L);
+  }
+  const char *ca = req->ca_file;
+  if (rc == CURLE_OK && (ca ? !x->ca || strcmp(x->ca, ca) != 0 : x->ca != NULL)) {
+    char *copy = ca ? strdup(ca) : NULL;
+    if (ca && !copy) return FC_ENOMEM; /* the handle still holds x->ca */
+    SET(CURLOPT_CAINFO, ca ? ca : x->http->curl_ca);
+    free(x->ca);
+    x->ca = copy;
   }
 #undef SET
+  if (rc != CURLE_OK) x->broken = 1; /* some options are this request's, some not */
   return rc == CURLE_OK ? FC_OK : (rc == CURLE_OUT_OF_MEMORY ? FC_ENOMEM : FC_EINVAL);
 }
 
+/* A transfer for the next request: an idle one, or a new one. */
+static fc_xfer *take(fc_http *h, int *err) {
+  fc_xfer *x = h->idle;
+  if (!x) return new_xfer(h, err);
+  h->idle = x->next;
+  h->nidle--;
+  x->next = NULL;
+  return x;
+}
+
 fc_xfer *fc_http_start(fc_http *h, const fc_http_request *req, void *user, int *err) {
-  fc_xfer *x = calloc(1, sizeof *x);
-  *err = FC_ENOMEM;
+  fc_xfer *x = take(h, err);
   if (!x) return NULL;
+  x->http = h;
+  x->next = h->live;
+  if (h->live) h->live->prev = x;
+  h->live = x;
   x->user = user;
-  fc_buf_init(&x->resp.headers, FC_HTTP_MAX_HEADERS);
-  fc_buf_init(&x->resp.body, req->max_body ? req->max_body : FC_HTTP_MAX_BODY);
-  x->easy = curl_easy_init();
-  if (!x->easy) goto fail;
-  if (req->body) {
-    x->body = malloc(req->body_len ? req->body_len : 1);
-    if (!x->body) goto fail;
-    if (req->body_len) memcpy(x->body, req->body, req->body_len);
-  }
-  /* No "Expect: 100-continue": one round trip less on large bodies. */
-  struct curl_slist *l = curl_slist_append(NULL, "Expect:");
-  if (!l) goto fail;
-  x->headers = l;
-  int has_type = 0;
-  for (size_t i = 0; i < req->nheaders; i++) {
-    if (!(l = curl_slist_append(x->headers, req->headers[i]))) goto fail;
-    x->headers = l;
-    has_type |= strncasecmp(req->headers[i], "content-type:", 13) == 0;
-  }
-  /* curl would add a form content type to a body; we send what we signed */
-  if (!has_type) {
-    if (!(l = curl_slist_append(x->headers, "Content-Type:"))) goto fail;
-    x->headers = l;
-  }
-  x->http = h; /* for setup; linked below */
-  if ((*err = setup(x, req, h->noproxy))) goto fail;
+  x->done = x->attempts = x->refused = x->headers_done = 0;
+  x->errbuf[0] = '\0';
+  fc_buf headers = x->resp.headers, body = x->resp.body;
+  memset(&x->resp, 0, sizeof x->resp);
+  x->resp.headers = headers;
+  x->resp.body = body;
+  fc_buf_reset(&x->resp.headers);
+  fc_buf_reset(&x->resp.body);
+  x->resp.body.max = req->max_body ? req->max_body : FC_HTTP_MAX_BODY;
+  if ((*err = build(x, req)) || (*err = setup(x, req))) goto fail;
   if (curl_multi_add_handle(h->multi, x->easy) != CURLM_OK) {
     *err = FC_EINVAL;
+    x->broken = 1;
     goto fail;
   }
-  x->next = h->running;
-  if (h->running) h->running->prev = x;
-  h->running = x;
+  x->running = 1;
   *err = FC_OK;
   return x;
 fail:
-  if (x->easy) curl_easy_setopt(x->easy, CURLOPT_SHARE, (CURLSH *)NULL);
-  x->http = NULL; /* not in the multi handle: nothing to detach */
   fc_xfer_free(x);
   return NULL;
 }
@@ -323,7 +479,7 @@ static void finish(fc_xfer *x, CURLcode rc) {
     while (n && r->message[n - 1] == '\n') r->message[--n] = '\0';
   }
   x->done = 1;
-  detach(x);
+  stop(x);
 }
 
 static int drain_done(fc_http *h, void (*done)(fc_xfer *, void *), void *arg) {

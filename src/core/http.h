@@ -3,7 +3,11 @@
 ** One fc_http is one connection pool: every client of a process shares it,
 ** so connections are reused across clients and calls. Transfers are started
 ** without blocking and completed by fc_http_poll, which the caller drives
-** (the Lua scheduler, or a loop that waits for one transfer).
+** (the Lua scheduler, or a loop that waits for one transfer). A freed
+** transfer goes back to its pool, curl easy handle and buffers included
+** (at most FC_HTTP_IDLE_HANDLES of them), and the next start takes it: a
+** request costs no curl_easy_init, and nothing of one request reaches the
+** next (every option that depends on the request is set every time).
 */
 #ifndef FC_HTTP_H
 #define FC_HTTP_H
@@ -15,6 +19,7 @@
 #define FC_HTTP_MAX_HEADERS (64u << 10)  /* response header bytes */
 #define FC_HTTP_MAX_BODY (32u << 20)     /* default response body bound */
 #define FC_HTTP_IDLE_SECONDS 50          /* FC closes idle connections at 90 s */
+#define FC_HTTP_IDLE_HANDLES 256         /* freed transfers a pool keeps for reuse */
 
 /* How a transfer failed, before or instead of an HTTP status. */
 enum fc_http_error {
@@ -69,7 +74,12 @@ typedef struct fc_http fc_http;
 typedef struct fc_xfer fc_xfer;
 
 fc_http *fc_http_new(void);
-void fc_http_free(fc_http *h); /* aborts and frees any transfer still in it */
+/*
+** Frees the pool, its connections and its idle transfers. A transfer not yet
+** freed is aborted if still running and stays its owner's to free:
+** fc_xfer_free may come after fc_http_free.
+*/
+void fc_http_free(fc_http *h);
 /* Starts a transfer; NULL with *err set (FC_ENOMEM, FC_EINVAL). */
 fc_xfer *fc_http_start(fc_http *h, const fc_http_request *req, void *user, int *err);
 /*
@@ -87,6 +97,6 @@ fc_http_response *fc_xfer_response(fc_xfer *x);
 ** that (FC_HTTP_CLOSED, sent = 1) unless no byte of it had been written.
 ** Whether to send it again is the caller's decision.
 */
-void fc_xfer_free(fc_xfer *x); /* cancels it first when still running */
+void fc_xfer_free(fc_xfer *x); /* cancels it first when still running; back to its pool */
 
 #endif

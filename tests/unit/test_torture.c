@@ -112,11 +112,38 @@ static int op_http(void) {
   return x ? FC_OK : err;
 }
 
+/*
+** A pool's transfers reused and outliving it: a freed transfer taken again
+** with a larger request (its block grows) and a CA file, a new one beside
+** it, the pool freed under both.
+*/
+static int op_http_reuse(void) {
+  fc_http *h = fc_http_new();
+  if (!h) return FC_ENOMEM;
+  const char *hdr[] = {"Host: 127.0.0.1:9", "x-acs-action: InvokeFunction", "content-type: a/b"};
+  static char big[5000];
+  memset(big, 'b', sizeof big - 1);
+  fc_http_request req = {"POST", "http://127.0.0.1:9/", hdr, 2, "body", 4, 1000, 1000, 0, NULL};
+  int err = FC_OK, rc = FC_OK;
+  fc_xfer *x = fc_http_start(h, &req, NULL, &err), *y = NULL, *z = NULL;
+  if (!x) rc = err;
+  fc_xfer_free(x);
+  fc_http_request more = {"GET", "http://127.0.0.1:9/", hdr, 3, big, sizeof big - 1, 1000, 1000, 0,
+                          "/nonexistent/ca.pem"};
+  if (!rc && !(y = fc_http_start(h, &more, NULL, &err))) rc = err;
+  if (!rc && !(z = fc_http_start(h, &req, NULL, &err))) rc = err;
+  fc_http_free(h);
+  fc_xfer_free(y);
+  fc_xfer_free(z);
+  return rc;
+}
+
 /* the four outputs of a signature are its only allocations at the usual size */
 static void sign_survives(void) { CHECK(torture(op_sign) >= 4); }
 static void large_sign_survives(void) { CHECK(torture(op_sign_large) > 5); }
 static void codecs_survive(void) { CHECK(torture(op_codecs) >= 2); }
 static void http_survives(void) { CHECK(torture(op_http) > 2); }
+static void http_reuse_survives(void) { CHECK(torture(op_http_reuse) > 5); }
 
 int main(void) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -124,6 +151,7 @@ int main(void) {
   RUN(large_sign_survives);
   RUN(codecs_survive);
   RUN(http_survives);
+  RUN(http_reuse_survives);
   curl_global_cleanup();
   DONE();
 }
