@@ -515,7 +515,7 @@ local INVOKE_OPTIONS = {qualifier = "string", async = "boolean", task_id = "stri
 
 -- client:invoke(name, payload, opts) -> fc.Result; see init.lua.
 local NO_OPTIONS = {}
-local INVOCATIONS = "/" .. VERSION .. "/functions/%s/invocations"
+local FUNCTIONS = "/" .. VERSION .. "/functions/"
 
 function Client:invoke(name, payload, opts)
   M.check_function_name("invoke", name)
@@ -568,7 +568,7 @@ function Client:invoke(name, payload, opts)
   -- once, and a 409 on a later attempt means an earlier one was accepted.
   local keyed = opts.task_id ~= nil
   local t0 = sched.now()
-  local resp = self:send{method = "POST", path = INVOCATIONS:format(name),
+  local resp = self:send{method = "POST", path = FUNCTIONS .. name .. "/invocations",
     query = opts.qualifier and {qualifier = opts.qualifier} or nil, headers = headers,
     body = body or "", content_type = body and "application/octet-stream" or nil,
     action = "InvokeFunction", timeout = opts.timeout, retry = opts.retry,
