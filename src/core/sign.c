@@ -38,6 +38,22 @@ static int cmp_entry(const void *x, const void *y) {
   return c ? c : cmp_bytes(p->b, p->blen, q->b, q->blen);
 }
 
+/* A request's headers and query are short lists: insertion sort, inline,
+** costs a third of qsort's calls through a pointer. Stable, as glibc's
+** qsort is (equal entries are equal bytes anyway). */
+static void sort_entries(entry *v, size_t n) {
+  if (n > 16) {
+    qsort(v, n, sizeof *v, cmp_entry);
+    return;
+  }
+  for (size_t i = 1; i < n; i++) {
+    entry e = v[i];
+    size_t j = i;
+    for (; j > 0 && cmp_entry(&v[j - 1], &e) > 0; j--) v[j] = v[j - 1];
+    v[j] = e;
+  }
+}
+
 enum { STACK_ENTRIES = 32, STACK_TEXT = 2048 };
 
 typedef struct scratch {
@@ -124,7 +140,7 @@ int fc_sign_canonical_query(fc_buf *out, const fc_kv *q, size_t n) {
     t += e->blen;
     total += e->alen + e->blen;
   }
-  qsort(s.v, n, sizeof *s.v, cmp_entry);
+  sort_entries(s.v, n);
   rc = total > FC_SIGN_MAX ? FC_ETOOBIG : fc_buf_reserve(out, total);
   for (size_t i = 0; i < n && !rc; i++) {
     const entry *e = &s.v[i];
@@ -177,7 +193,7 @@ int fc_sign_canonical_headers(fc_buf *canon, fc_buf *names, const fc_kv *h,
     s.v[k++] = (entry){t, v, a, (size_t)(end - v)};
     t += a + 1;
   }
-  qsort(s.v, k, sizeof *s.v, cmp_entry);
+  sort_entries(s.v, k);
   size_t ctotal = 0, ntotal = 0;
   for (size_t i = 0; i < k; i++) ctotal += s.v[i].alen + s.v[i].blen + 2, ntotal += s.v[i].alen + 1;
   rc = ctotal > FC_SIGN_MAX ? FC_ETOOBIG : fc_buf_reserve(canon, ctotal);
