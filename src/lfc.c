@@ -545,7 +545,7 @@ static int xfer_response(lua_State *L) {
     lua_pushboolean(L, r->sent);
     nres = 4;
   } else {
-    lua_createtable(L, 0, 4);
+    lua_createtable(L, 0, 5); /* and the client's "attempts" */
     lua_pushinteger(L, r->status);
     lua_setfield(L, -2, "status");
     push_headers(L, &r->headers);

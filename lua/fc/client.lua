@@ -550,7 +550,9 @@ function Client:invoke(name, payload, opts)
     Error.invalid("invoke", "payload is %d bytes, over the %s limit of %d bytes",
       #body, opts.async and "async" or "sync", limit)
   end
-  local headers = {}
+  -- all four in the constructor, so that the table is made at its size
+  local headers = {["x-fc-invocation-type"] = "Sync", ["x-fc-log-type"] = "None",
+    ["x-acs-action"] = "InvokeFunction", ["content-type"] = body and "application/octet-stream" or nil}
   if opts.headers then
     for k, v in pairs(opts.headers) do
       if type(k) ~= "string" or not k:lower():match("^x%-fc%-[%w-]+$") then

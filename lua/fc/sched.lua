@@ -23,6 +23,7 @@ M.now = now
 local pool              -- the fc.core.Http of this lua_State, made on first use
 local tasks = {}        -- coroutine -> task
 local ready = {}        -- wake-ups to deliver, in order: task, ticket, task, ticket...
+local spare = {}        -- the previous turn's ready list, emptied, kept for its size
 local waiting = {}      -- transfer -> the task waiting for it
 local waiting_ticket = {} -- transfer -> that task's ticket
 local timers = require("fc.heap").new() -- {at, seq, task, ticket}
@@ -140,11 +141,13 @@ function M.step(wait)
   local n = #ready
   if n == 0 then return running > 0 or timers[1] ~= nil end
   local batch = ready
-  ready = {}
+  ready, spare = spare or {}, nil -- (a step inside a resume finds no spare)
   for i = 1, n, 2 do
     local task, tk = batch[i], batch[i + 1]
+    batch[i], batch[i + 1] = nil, nil
     if not task.done and tk == task.ticket then resume(task, tk) end
   end
+  spare = batch
   return true
 end
 

@@ -47,7 +47,6 @@ local function run(c, n)
   for i = 1, c do tasks[i] = fc.spawn(worker) end
   for _, t in ipairs(tasks) do fc.wait(t) end
   local secs = now() - t0
-  table.sort(lat)
   return secs, lat, errors, first_error
 end
 
@@ -57,6 +56,7 @@ run(conc, warm) -- warm-up: connections, Lua states, caches
 local cpu0 = os.clock()
 local secs, lat, errors, first_error = run(conc, total)
 local cpu = os.clock() - cpu0
+table.sort(lat) -- after the CPU is read, as floor.c sorts after getrusage
 local function pct(p) return lat[math.max(1, math.ceil(#lat * p))] * 1000 end
 
 print(string.format("RESULT label=%s c=%d n=%d warm=%d errors=%d secs=%.3f rps=%.0f p50_ms=%.2f p99_ms=%.2f client_cpu=%.2f cpu_us=%.1f",

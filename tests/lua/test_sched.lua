@@ -73,6 +73,33 @@ check.run{
     fc.spawn(function() pcall(refused.invoke, refused, "f"); answered = true end)
     check.eq(fc.wait(spinner), true, "the request ended while another task spun")
   end},
+  {"a coroutine of the script's own inside a task drives the loop itself", function()
+    -- Its fc.sleep and request are not a task's: they run the loop (a step
+    -- inside the step that resumed the task), and every task still ends.
+    local order = {}
+    local inner = fc.spawn(function()
+      fc.sleep(0) -- the others have started and sleep on timers now
+      coroutine.wrap(function()
+        fc.sleep(0.02)
+        local ok, err = pcall(refused.invoke, refused, "f")
+        order[#order + 1] = ok and "sent?" or err.code
+      end)()
+      order[#order + 1] = "inner"
+    end)
+    local others = {}
+    for i = 1, 20 do
+      others[i] = fc.spawn(function() fc.sleep(i % 3 / 100); order[#order + 1] = "other" end)
+    end
+    fc.wait(inner)
+    for _, t in ipairs(others) do fc.wait(t) end
+    local n = 0
+    for _, v in ipairs(order) do if v == "other" then n = n + 1 end end
+    check.eq(n, 20, "every other task ran")
+    check.eq(order[#order] == "inner" or order[#order] == "other", true, "the inner task ended")
+    local seen = {}
+    for _, v in ipairs(order) do seen[v] = true end
+    check.eq(seen.connect, true, "the request inside the coroutine failed to connect, as it should")
+  end},
   {"fc.wait with a timeout raises kind timeout; the task keeps running", function()
     local t = fc.spawn(function() fc.sleep(1); return "late" end)
     local err = check.raises(function() fc.wait(t, 0.02) end, "did not finish within 0.02 s")
