@@ -210,12 +210,12 @@ if [ "${BENCH_PROFILE:-0}" = 1 ] && command -v valgrind >/dev/null 2>&1; then
       if (fl <= 0 || fc <= 0) { print "profile: a run failed"; exit }
       printf "floor %.1fk, fcrun %.1fk instructions per request: %.2fx\n", fl, fc, fc / fl
       n = split("curl_multi_perform:libcurl transfer (the floor does the same)|" \
-                "endpoint_start:endpoint:start (sign and start, one C call)|" \
-                "fc_wire_sign:  of which fc_wire_sign (headers, signature, lines)|" \
+                "endpoint_start:signing and starting (one C call)|" \
+                "fc_wire_sign:  of which fc_wire_sign|" \
                 "fc_sign_string_to_sign:    SHA-256 of the canonical request (*)|" \
                 "fc_hmac_sha256_keyed:    HMAC-SHA256, prepared key (*)|" \
                 "fc_sign_canonical_request:    canonical request|" \
-                "fc_http_start:  of which fc_http_start (easy handle, header list)|" \
+                "fc_http_start:  of which fc_http_start|" \
                 "xfer_response:response to Lua tables, transfer freed|" \
                 "fc_xfer_free:  of which fc_xfer_free", rows, "|")
       rest = fc
