@@ -323,7 +323,7 @@ function Client:attempt(r, key, path, group, attempt)
             request_headers = shown}
   end
   if group then group:acquire() end
-  local slots = self.slot_pool or self:slots()
+  local slots = self:slots()
   slots:acquire()
   local started = group and sched.now()
   local ok, x = pcall(wire.start, wire, sched.pool(), key, r.method, path, r.query, r.headers,
@@ -367,7 +367,7 @@ end
 -- (the one status that is a result; else any 2xx), on_conflict.
 function Client:send(r)
   local o = self.opts
-  local base = self.wire and self.base or self:wire_endpoint()
+  local base = self:wire_endpoint()
   local key = self:credentials().key
   local headers = r.headers
   headers["x-acs-action"] = r.action
