@@ -256,7 +256,7 @@ function os.exit(...) -- luacheck: ignore
 end
 
 local function note(...)
-  if not run.quiet then io.stderr:write("fcrun: ", ...) io.stderr:write("\n") end
+  if not run.quiet then progress.say(...) end
 end
 
 -- ---- JSON envelopes ---------------------------------------------------------
@@ -508,14 +508,17 @@ function M.invoke(args)
   if as_json then
     io.stdout:write(encode_envelope(envelope(r, o.log), r.body))
   else
-    if r.log then io.stderr:write(r.log, r.log:sub(-1) == "\n" and "" or "\n") end
+    if r.log then
+      progress.clear()
+      io.stderr:write(r.log, r.log:sub(-1) == "\n" and "" or "\n")
+    end
     io.stdout:write(r.body)
     if r.task_id then io.stdout:write(r.task_id, "\n") end
   end
   io.stdout:flush()
   if r.task_id then note("async task ", r.task_id, " accepted [request ", tostring(r.request_id), "]") end
   if not r.ok then
-    io.stderr:write("fcrun: function error: ", r.error_type, " [request ", tostring(r.request_id), "]\n")
+    progress.say("function error: ", r.error_type, " [request ", tostring(r.request_id), "]")
   end
   return exit_for_result(r)
 end

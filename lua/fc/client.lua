@@ -9,6 +9,7 @@ local sched = require "fc.sched"
 local credentials = require "fc.credentials"
 local retry = require "fc.retry"
 local stats = require "fc.stats"
+local progress = require "fc.progress"
 
 local M = {}
 
@@ -242,7 +243,7 @@ end
 
 -- Verbose and dry-run lines go to stderr; secrets never do.
 local function note(fmt, ...)
-  io.stderr:write("fcrun: ", string.format(fmt, ...), "\n")
+  progress.say(string.format(fmt, ...))
 end
 
 -- A field of an FC error body, as text: strings and numbers only (JSON null

@@ -95,7 +95,7 @@ local function static(name, id, secret, token, region)
 end
 
 local function warn(fmt, ...)
-  io.stderr:write("fcrun: ", string.format(fmt, ...), "\n")
+  require("fc.progress").say(string.format(fmt, ...))
 end
 
 -- Runs fn as one task shared by every caller until it ends; returns the

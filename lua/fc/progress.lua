@@ -12,6 +12,7 @@
 --   p:update(done, failed)                       -- after each item ends
 --   p:clear()                                    -- before writing to the terminal
 --   p:finish()                                   -- clears the line for good
+--   require("fc.progress").say("text")           -- a note on stderr, never on the line
 
 local core = require "fc.core"
 
@@ -63,6 +64,20 @@ function Progress:clear()
     self.out:flush()
     self.drawn = false
   end
+end
+
+-- clear(): takes the progress line, if one is up, off the screen.
+function M.clear()
+  if M.active then M.active:clear() end
+end
+
+-- say(...): "fcrun: " and the parts as one line on stderr, the progress
+-- line cleared first (its next update draws it again): every note fcrun
+-- writes goes through here, so that the two never share a line.
+function M.say(...)
+  M.clear()
+  io.stderr:write("fcrun: ", ...)
+  io.stderr:write("\n")
 end
 
 -- finish(): clears the line (the terminal is as it was before).

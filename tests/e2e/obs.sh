@@ -206,6 +206,10 @@ if [ "$draws" -le 20 ]; then ok "progress is redrawn a few times a second ($draw
 else fail "progress is redrawn a few times a second" "$draws draws"; fi
 lines=$(tr -d '\r' <"$WORK/pty.out" | sed 's/\x1b\[K//g; s/fcrun: [0-9]*\/40 done[^{]*//g' | grep -c '^{"line":')
 expect_eq "the results on the same terminal are whole lines, not mixed with the progress line" "$lines" "40"
+pty_run "$WORK/pty-v.out" -v invoke slow --each "$WORK/slow-lines" -c 4 >/dev/null
+mixed=$(tr '\r' '\n' <"$WORK/pty-v.out" | grep -c 'done, .*-> 200')
+expect_eq "-v lines under the progress line start on a cleared line" "$mixed" "0"
+expect_eq "... and every one was written" "$(grep -o -- '-> 200' "$WORK/pty-v.out" | wc -l)" "40"
 pty_run "$WORK/pty-quiet.out" --quiet invoke slow --each "$WORK/slow-lines" -c 4 >/dev/null
 expect_not_in "no progress with --quiet" "$(cat -v "$WORK/pty-quiet.out")" "done, "
 fc invoke slow --each "$WORK/slow-lines" -c 4 >/dev/null 2>"$WORK/noprog"
