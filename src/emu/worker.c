@@ -134,6 +134,118 @@ static int l_print(lua_State *L) {
   return 0;
 }
 
+/*
+** A function's standard streams are its invocation's, not the process's
+** (fcrun --local runs functions in the client's own process, whose stdout
+** may be a script's output): what it writes to stdout or stderr goes to its
+** log, as FC captures both, and its stdin is empty, so that a read never
+** blocks a worker. io.write, io.read, io.lines() and io.output() follow, and
+** io.stdin, io.stdout and io.stderr are one object of this kind.
+*/
+static int stream_write(lua_State *L, int first) {
+  worker *w = get_worker(L);
+  for (int i = first, n = lua_gettop(L); i <= n; i++) {
+    char num[64];
+    size_t len;
+    const char *s = num;
+    if (lua_type(L, i) == LUA_TNUMBER) {
+      len = (size_t)(lua_isinteger(L, i)
+                         ? snprintf(num, sizeof num, LUA_INTEGER_FMT, lua_tointeger(L, i))
+                         : snprintf(num, sizeof num, LUA_NUMBER_FMT, lua_tonumber(L, i)));
+    } else {
+      s = luaL_checklstring(L, i, &len);
+    }
+    fc_log_append(w, s, len);
+  }
+  return 0;
+}
+
+static int l_stream_write(lua_State *L) { /* stream:write(...) -> stream */
+  stream_write(L, 2);
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int l_stream_self(lua_State *L) { /* flush, setvbuf: nothing to do */
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int l_stream_read(lua_State *L) { /* stream:read(...): end of file */
+  lua_pushnil(L);
+  return 1;
+}
+
+static int l_stream_lines(lua_State *L) { /* an iterator that ends at once */
+  lua_pushcfunction(L, l_stream_read);
+  return 1;
+}
+
+static int l_stream_close(lua_State *L) {
+  return luaL_error(L, "cannot close a standard file");
+}
+
+static int l_stream_tostring(lua_State *L) {
+  lua_pushliteral(L, "file (the invocation's log)");
+  return 1;
+}
+
+static int l_io_write(lua_State *L) { /* io.write(...) -> io.stdout */
+  stream_write(L, 1);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  return 1;
+}
+
+static int l_io_read(lua_State *L) { return l_stream_read(L); }
+
+static int l_io_lines(lua_State *L) { /* io.lines(): stdin; io.lines(name): the file */
+  if (lua_isnoneornil(L, 1)) return l_stream_lines(L);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
+static int l_io_output(lua_State *L) { /* io.output() only: the log */
+  if (!lua_isnoneornil(L, 1))
+    return luaL_error(L, "io.output: a function's output is its log; write to a file with io.open");
+  lua_pushvalue(L, lua_upvalueindex(1));
+  return 1;
+}
+
+/* Replaces the io functions that use the process's streams (io on top). */
+static void own_streams(lua_State *L) {
+  static const luaL_Reg methods[] = {
+      {"write", l_stream_write}, {"flush", l_stream_self}, {"setvbuf", l_stream_self},
+      {"read", l_stream_read},   {"lines", l_stream_lines}, {"close", l_stream_close},
+      {NULL, NULL}};
+  lua_newtable(L); /* the stream object */
+  lua_createtable(L, 0, 2);
+  luaL_newlib(L, methods);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, l_stream_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_setmetatable(L, -2);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, "stdin");
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, "stdout");
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, "stderr");
+  lua_pushvalue(L, -1);
+  lua_pushcclosure(L, l_io_write, 1);
+  lua_setfield(L, -3, "write");
+  lua_pushvalue(L, -1);
+  lua_pushcclosure(L, l_io_output, 1);
+  lua_setfield(L, -3, "output");
+  lua_pop(L, 1);
+  lua_pushcfunction(L, l_io_read);
+  lua_setfield(L, -2, "read");
+  lua_getfield(L, -1, "lines"); /* the original, for files */
+  lua_pushcclosure(L, l_io_lines, 1);
+  lua_setfield(L, -2, "lines");
+}
+
 /* ctx.log(...): a line in FC's recommended format,
 ** "2023-09-21T09:38:21.265Z <request id> [INFO] message". */
 static int l_ctx_log(lua_State *L) {
@@ -237,6 +349,9 @@ static int setup_main(lua_State *L) {
   lua_getglobal(L, "os");
   lua_pushcfunction(L, l_no_exit);
   lua_setfield(L, -2, "exit");
+  lua_pop(L, 1);
+  lua_getglobal(L, "io");
+  own_streams(L);
   lua_pop(L, 1);
   /* debug could remove the hook: only what reads stays (fc uses both) */
   lua_getglobal(L, "debug");

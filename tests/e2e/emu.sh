@@ -262,6 +262,44 @@ expect_in "chunked unsigned async over 128 KB: 400 before the body" "$out" '"Cod
 out=$(fc -e 'local r = require("fc").invoke("echo", ("x"):rep(131072), {async = true}); print(r.status)')
 expect_eq "async of exactly 128 KB is accepted" "$out" "202"
 
+# -- a function's stdin, stdout and stderr are its invocation's -----------------------
+# fcrun --local runs functions in the client's process: what a function
+# writes must go to its log, never into the client's output, and a read
+# from stdin must not wait on the process's (here a pipe nobody writes to).
+mkdir -p "$WORK/stdio"
+cat >"$WORK/stdio/stdio.lua" <<'EOF'
+return function(event, ctx)
+  local line = io.read("l")
+  local n = 0
+  for _ in io.lines() do n = n + 1 end
+  io.write("io.write ", 1, " ", 2.5, "\n")
+  io.stdout:write("to stdout "):write("chained\n")
+  io.stderr:write("to stderr\n")
+  assert(io.output() == io.stdout and io.stdin:read("a") == nil)
+  assert(not pcall(io.output, "/tmp/x"), "io.output(file) is refused")
+  local name = os.tmpname()
+  local f = assert(io.open(name, "w"))
+  f:write("a\nb\n")
+  f:close()
+  for _ in io.lines(name) do n = n + 1 end -- files still read
+  os.remove(name)
+  return tostring(line) .. " " .. n
+end
+EOF
+mkfifo "$WORK/stdin-fifo"
+sleep 30 >"$WORK/stdin-fifo" & holder=$!
+out=$(timeout 20 "$FCRUN" --local "$WORK/stdio" -e 'local fc = require "fc"
+  local r = fc.invoke("stdio", "", {log = true})
+  io.write(r.body, "\n", r.log)' <"$WORK/stdin-fifo" 2>"$WORK/stdio.err"); rc=$?
+kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
+expect_eq "stdio: the run ends" "$rc" "0"
+expect_not_in "stdio: a read of stdin ends at once (it waited for the timeout before)" "$out" "timed out"
+expect_eq "stdio: the body on stdout, and nothing the function wrote" "$(printf '%s\n' "$out" | head -1)" "nil 2"
+expect_in "stdio: io.write goes to the log" "$out" "io.write 1 2.5"
+expect_in "stdio: io.stdout:write too, chained" "$out" "to stdout chained"
+expect_in "stdio: io.stderr:write too" "$out" "to stderr"
+expect_eq "stdio: nothing on the process's stderr" "$(cat "$WORK/stdio.err")" ""
+
 # -- the server's own output ----------------------------------------------------------
 log=$(cat "$WORK/emu.log")
 expect_in "verbose access log lines" "$log" "POST /2023-03-30/functions/hello/invocations 200 1-"
