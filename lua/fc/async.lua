@@ -209,16 +209,18 @@ local function check_filter(fn, filter, allowed)
 end
 
 local TASK_FILTER = {status = "string", prefix = "string", started_after = "number",
-                     started_before = "number", limit = "number"}
+                     started_before = "number", limit = "number", qualifier = "string"}
 
 local function ms(seconds) return string.format("%d", math.floor(seconds * 1000)) end
 
 -- client:async_tasks(name [, filter]) -> iterator over AsyncTask records.
 -- filter: status, prefix (of the task id), started_after / started_before
--- (epoch seconds, as os.time()), limit (records per page, 1-100).
+-- (epoch seconds, as os.time()), limit (records per page, 1-100),
+-- qualifier (the tasks of that version or alias only).
 function M.tasks(c, name, filter)
   client.check_function_name("async_tasks", name)
   filter = check_filter("async_tasks", filter, TASK_FILTER)
+  client.check_qualifier("async_tasks", filter.qualifier)
   if filter.status and not STATUSES[filter.status] then
     local names = {}
     for s in pairs(STATUSES) do names[#names + 1] = s end
@@ -227,6 +229,7 @@ function M.tasks(c, name, filter)
                   table.concat(names, ", "))
   end
   local query = {status = filter.status, prefix = filter.prefix, limit = filter.limit,
+    qualifier = filter.qualifier,
     startedTimeBegin = filter.started_after and ms(filter.started_after),
     startedTimeEnd = filter.started_before and ms(filter.started_before)}
   local path = "/" .. VERSION .. "/functions/" .. name .. "/async-tasks"

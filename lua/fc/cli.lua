@@ -109,7 +109,8 @@ usage: fcrun [options] task get NAME ID      the async task, as JSON
        fcrun [options] task stop NAME ID     stop a running task
        fcrun [options] task wait NAME ID     wait until the task ends; print it
                  [--wait-timeout SECONDS]
-  get, stop, wait: [--qualifier Q]; all: [-o json] (a task is printed as JSON either way)
+  all: [--qualifier Q] (list: that version's or alias's tasks only), [-o json]
+  (a task is printed as JSON either way)
 
 These are fc.AsyncTask's status, stop and wait, and fc.async_tasks (docs/API.md).
 exit status of wait: 0 Succeeded, 3 Failed, Stopped, Expired or Invalid, 5 when
@@ -556,10 +557,9 @@ end
 function TASK.list(name, _, o)
   local limit = o.limit and math.tointeger(tonumber(o.limit))
   if o.limit and not (limit and limit >= 1) then usage("task", "--limit must be a whole number >= 1") end
-  if o.qualifier then usage("task", "list takes no --qualifier (ListAsyncTasks lists every version)") end
   local out = {}
   local ok, err = pcall(function()
-    for t in fc.async_tasks(name, {status = o.status, prefix = o.prefix,
+    for t in fc.async_tasks(name, {status = o.status, prefix = o.prefix, qualifier = o.qualifier,
                                    limit = limit and math.min(limit, 100) or nil}) do
       out[#out + 1] = t
       if limit and #out >= limit then break end

@@ -171,6 +171,18 @@ out=$(fc task get slow cli_slow_1 -o json)
 expect_eq "task get" "$(printf '%s' "$out" | json_get taskId)" "cli_slow_1"
 out=$(fc task list slow)
 expect_in "task list: one JSON line per task" "$out" '"taskId":"cli_slow_1"'
+fc invoke echo --async --qualifier prod --task-id cli_echo_prod --payload x >/dev/null 2>&1
+fc invoke echo --async --task-id cli_echo_latest --payload x >/dev/null 2>&1
+fc task wait echo cli_echo_prod --qualifier prod >/dev/null 2>&1
+fc task wait echo cli_echo_latest >/dev/null 2>&1
+out=$(fc task list echo --qualifier prod)
+expect_in "task list --qualifier: that alias's tasks" "$out" '"taskId":"cli_echo_prod"'
+expect_not_in "task list --qualifier: no other version's" "$out" '"taskId":"cli_echo_latest"'
+out=$(fc task list echo)
+expect_in "task list (no qualifier): every version's" "$out" '"taskId":"cli_echo_prod"'
+expect_in "... the latest's too" "$out" '"taskId":"cli_echo_latest"'
+fc task list echo --qualifier 'a b' 2>"$WORK/err"; rc=$?
+expect_eq "task list with a malformed qualifier exits 2" "$rc" "2"
 fc invoke slow --async --task-id cli_slow_2 --payload 5 >/dev/null 2>&1
 fc task wait slow cli_slow_2 --wait-timeout 0.3 >/dev/null 2>"$WORK/err"; rc=$?
 expect_eq "task wait --wait-timeout exits 5" "$rc" "5"
