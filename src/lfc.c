@@ -653,8 +653,10 @@ static int l_key(lua_State *L) {
   lkey *k = lua_newuserdatauv(L, sizeof *k, 0);
   k->k = NULL;
   luaL_setmetatable(L, KEY_MT);
-  k->k = sealed ? fc_key_rekey(sealed->k, id, token) : fc_key_new(id, secret, token);
-  if (!k->k) return luaL_error(L, "key: not enough memory");
+  int err;
+  k->k = sealed ? fc_key_rekey(sealed->k, id, token, &err) : fc_key_new(id, secret, token, &err);
+  if (err == FC_EINVAL) return luaL_error(L, "key: the access key id or the token holds a control character");
+  if (!k->k) return core_error(L, err, "key");
   return 1;
 }
 

@@ -20,10 +20,21 @@ struct fc_key {
   size_t rpc_len, size;
 };
 
-static fc_key *make_key(const char *id, const char *secret, size_t sn, const char *token) {
+/* Text that goes into a header: no control character (CR and LF above all). */
+static int header_text(const char *s) {
+  for (; *s; s++)
+    if ((unsigned char)*s < 0x20 || *s == 0x7f) return 0;
+  return 1;
+}
+
+static fc_key *make_key(const char *id, const char *secret, size_t sn, const char *token,
+                        int *err) {
+  *err = FC_EINVAL;
+  if (!header_text(id) || (token && !header_text(token))) return NULL;
   size_t idn = strlen(id) + 1, tn = token ? strlen(token) + 1 : 0;
   size_t size = sizeof(fc_key) + idn + tn + sn + 1;
   fc_key *k = malloc(size);
+  *err = FC_ENOMEM;
   if (!k) return NULL;
   char *p = (char *)(k + 1);
   k->id = memcpy(p, id, idn);
@@ -35,19 +46,19 @@ static fc_key *make_key(const char *id, const char *secret, size_t sn, const cha
   k->rpc_key = p;
   k->rpc_len = sn + 1;
   k->size = size;
-  if (fc_hmac_sha256_key_init(&k->mac, secret, sn)) {
+  if ((*err = fc_hmac_sha256_key_init(&k->mac, secret, sn))) {
     fc_key_free(k);
     return NULL;
   }
   return k;
 }
 
-fc_key *fc_key_new(const char *id, const char *secret, const char *token) {
-  return make_key(id, secret, strlen(secret), token);
+fc_key *fc_key_new(const char *id, const char *secret, const char *token, int *err) {
+  return make_key(id, secret, strlen(secret), token, err);
 }
 
-fc_key *fc_key_rekey(const fc_key *k, const char *id, const char *token) {
-  return make_key(id, k->rpc_key, k->rpc_len - 1, token);
+fc_key *fc_key_rekey(const fc_key *k, const char *id, const char *token, int *err) {
+  return make_key(id, k->rpc_key, k->rpc_len - 1, token, err);
 }
 
 void fc_key_free(fc_key *k) {

@@ -19,10 +19,11 @@
 
 typedef struct fc_key fc_key;
 
-/* NULL when out of memory; token may be NULL. */
-fc_key *fc_key_new(const char *id, const char *secret, const char *token);
-/* A key with k's secret and another id and token (NULL when out of memory). */
-fc_key *fc_key_rekey(const fc_key *k, const char *id, const char *token);
+/* NULL with *err set: FC_EINVAL when the id or the token (which go on the
+** wire) holds a control character, FC_ENOMEM. token may be NULL. */
+fc_key *fc_key_new(const char *id, const char *secret, const char *token, int *err);
+/* A key with k's secret and another id and token; NULL as fc_key_new. */
+fc_key *fc_key_rekey(const fc_key *k, const char *id, const char *token, int *err);
 void fc_key_free(fc_key *k);
 const char *fc_key_id(const fc_key *k);
 const char *fc_key_token(const fc_key *k); /* NULL when there is none */

@@ -151,7 +151,8 @@ int main(int argc, char **argv) {
   fc_hmac_sha256_key_free(&key);
 
   fc_wire_init(&wire);
-  if (!(wire_key = fc_key_new("LTAIbenchkey", "bench-secret-not-a-real-one", NULL))) return 1;
+  int err;
+  if (!(wire_key = fc_key_new("LTAIbenchkey", "bench-secret-not-a-real-one", NULL, &err))) return 1;
   allocs = 0;
   if (do_wire() || do_wire()) return 1;
   long wire_allocs_first = allocs;

@@ -36,8 +36,10 @@ static const char *one(const fc_wire *w, const char *name) {
   return count == 1 ? v : "(not exactly one)";
 }
 
+static int err;
+
 static void tv5_invoke(void) {
-  fc_key *k = fc_key_new("YourAccessKeyId", "YourAccessKeySecret", NULL);
+  fc_key *k = fc_key_new("YourAccessKeyId", "YourAccessKeySecret", NULL, &err);
   fc_kv q[] = {{"qualifier", "LATEST"}};
   fc_kv h[] = {{"x-acs-action", "InvokeFunction"},
                {"content-type", "application/octet-stream"},
@@ -72,7 +74,7 @@ static void tv5_invoke(void) {
 }
 
 static void tv6_sts(void) {
-  fc_key *k = fc_key_new("STS.akid.example", "sts-secret-example", "STS.token.example");
+  fc_key *k = fc_key_new("STS.akid.example", "sts-secret-example", "STS.token.example", &err);
   fc_kv q[] = {{"qualifier", "prod"}};
   fc_kv h[] = {{"x-acs-action", "GetAsyncTask"},
                {"x-acs-date", "2024-01-01T00:00:00Z"},
@@ -104,7 +106,7 @@ static int is_hex(const char *s, size_t n) {
 
 /* Date and nonce are ours when not given; the signature covers them. */
 static void fresh_date_and_nonce(void) {
-  fc_key *k = fc_key_new("id", "secret", NULL);
+  fc_key *k = fc_key_new("id", "secret", NULL, &err);
   fc_kv h[] = {{"x-acs-action", "ListFunctions"}};
   fc_request r = {"GET", "http", "127.0.0.1:9", "/2023-03-30/functions", NULL, 0, h, 1,
                   NULL, 0, "2023-03-30", "ua"};
@@ -166,7 +168,7 @@ static void fork_forgets_nonces(void) {
 }
 
 static void refuses_what_cannot_go_on_the_wire(void) {
-  fc_key *k = fc_key_new("id", "secret", NULL);
+  fc_key *k = fc_key_new("id", "secret", NULL, &err);
   fc_kv bad_name[] = {{"x-fc-a b", "v"}}, colon[] = {{"x-fc-a:b", "v"}},
         empty[] = {{"", "v"}}, crlf[] = {{"x-fc-a", "v\r\nx-evil: 1"}};
   const fc_kv *cases[] = {bad_name, colon, empty, crlf};
@@ -190,7 +192,7 @@ static void many_headers(void) {
     snprintf(names[i], sizeof names[i], "x-fc-h%d", i);
     h[i] = (fc_kv){names[i], "v"};
   }
-  fc_key *k = fc_key_new("id", "secret", NULL);
+  fc_key *k = fc_key_new("id", "secret", NULL, &err);
   fc_request r = {"POST", "http", "h", "/", NULL, 0, h, N, "x", 1, "v", "ua"};
   fc_wire w;
   fc_wire_init(&w);
@@ -209,13 +211,27 @@ static void rpc_signature(void) {
       "SignatureMethod%3DHMAC-SHA1%26SignatureNonce%3D3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf"
       "%26SignatureVersion%3D1.0%26Timestamp%3D2016-02-23T12%253A46%253A24Z%26Version%3D"
       "2014-05-26";
-  fc_key *k = fc_key_new("testid", "testsecret", NULL);
+  fc_key *k = fc_key_new("testid", "testsecret", NULL, &err);
   fc_buf out = FC_BUF_INIT(256);
   CHECK(fc_key_rpc_signature(k, sts, sizeof sts - 1, &out) == FC_OK);
   CHECK_STR(fc_buf_str(&out), "OLeaidS1JvxuMvnyHOwuJ+uX5qY=");
   CHECK(fc_key_token(k) == NULL);
   fc_buf_free(&out);
   fc_key_free(k);
+}
+
+/* The id and the token go on the wire: a control character in either is refused. */
+static void key_refuses_what_breaks_a_header(void) {
+  CHECK(fc_key_new("LTAI\r\nx-evil: 1", "s", NULL, &err) == NULL && err == FC_EINVAL);
+  CHECK(fc_key_new("id", "s", "token\n", &err) == NULL && err == FC_EINVAL);
+  CHECK(fc_key_new("id\t", "s", NULL, &err) == NULL && err == FC_EINVAL);
+  fc_key *sealed = fc_key_new("", "any\nbytes", NULL, &err); /* the secret is never sent */
+  CHECK(sealed != NULL);
+  fc_key *k = fc_key_rekey(sealed, "id", "tok", &err);
+  CHECK(k != NULL && strcmp(fc_key_id(k), "id") == 0 && strcmp(fc_key_token(k), "tok") == 0);
+  CHECK(fc_key_rekey(sealed, "a\rb", NULL, &err) == NULL && err == FC_EINVAL);
+  fc_key_free(k);
+  fc_key_free(sealed);
 }
 
 int main(void) {
@@ -226,5 +242,6 @@ int main(void) {
   RUN(refuses_what_cannot_go_on_the_wire);
   RUN(many_headers);
   RUN(rpc_signature);
+  RUN(key_refuses_what_breaks_a_header);
   DONE();
 }
