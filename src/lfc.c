@@ -176,81 +176,48 @@ static int l_random(lua_State *L) {
 /* ---- the signer --------------------------------------------------------- */
 
 /*
-** Reads a table of name/value pairs into kv (strings owned by the Lua
-** stack: the table stays referenced for the whole call). Accepts a map
-** {name = value} whose values may be arrays of values (a repeated header),
-** or an array of {name, value} pairs. Numbers and booleans become strings;
-** their converted forms are anchored in the table at index "anchor".
+** The {name = value} map at idx (nil: none) as n pairs: names are strings;
+** values strings, or numbers and booleans converted to text, which stays
+** on the stack (so alive for the call, as the table keeps the rest). The
+** pairs go into kv when there are at most cap of them, else into an array
+** in a userdata also left on the stack.
 */
-static size_t count_pairs(lua_State *L, int t) {
-  size_t n = 0;
-  lua_pushnil(L);
-  while (lua_next(L, t)) {
-    n += lua_istable(L, -1) && lua_type(L, -2) == LUA_TSTRING ? lua_rawlen(L, -1) : 1;
-    lua_pop(L, 1);
-  }
-  return n;
-}
-
-static const char *as_text(lua_State *L, int idx, int anchor, const char *field,
-                           const char *name) {
-  int t = lua_type(L, idx);
-  if (t == LUA_TSTRING) {
-    size_t len;
-    const char *s = lua_tolstring(L, idx, &len);
-    if (strlen(s) != len) luaL_error(L, "sign: %s '%s' holds a NUL byte", field, name);
-    return s;
-  }
-  if (t == LUA_TNUMBER || t == LUA_TBOOLEAN) {
-    const char *s = luaL_tolstring(L, idx, NULL); /* pushes the text */
-    lua_rawseti(L, anchor, (lua_Integer)lua_rawlen(L, anchor) + 1); /* keeps it alive */
-    return s;
-  }
-  luaL_error(L, "sign: %s '%s' must be a string, number or boolean, not %s", field,
-             name, luaL_typename(L, idx));
-  return NULL;
-}
-
-static fc_kv *read_pairs(lua_State *L, int t, int anchor, const char *field, size_t *nout) {
+static const fc_kv *read_map(lua_State *L, int idx, fc_kv *kv, size_t cap, const char *what,
+                             size_t *nout) {
+  size_t n = 0, total = 0;
   *nout = 0;
-  if (lua_isnoneornil(L, t)) return NULL;
-  if (!lua_istable(L, t)) luaL_error(L, "sign: %s must be a table", field);
-  size_t n = count_pairs(L, t), k = 0;
-  fc_kv *kv = lua_newuserdatauv(L, (n ? n : 1) * sizeof *kv, 0);
-  lua_rawseti(L, anchor, (lua_Integer)lua_rawlen(L, anchor) + 1);
+  if (lua_isnoneornil(L, idx)) return kv;
+  if (!lua_istable(L, idx)) luaL_error(L, "sign: %s must be a table", what);
+  idx = lua_absindex(L, idx);
+  for (lua_pushnil(L); lua_next(L, idx); lua_pop(L, 1)) total++;
+  if (total > cap) kv = lua_newuserdatauv(L, total * sizeof *kv, 0);
   lua_pushnil(L);
-  while (lua_next(L, t)) {
-    if (lua_type(L, -2) == LUA_TSTRING) {
-      const char *name = lua_tostring(L, -2);
-      if (lua_istable(L, -1)) {
-        size_t m = lua_rawlen(L, -1);
-        for (size_t i = 1; i <= m; i++) {
-          lua_rawgeti(L, -1, (lua_Integer)i);
-          kv[k].name = name;
-          kv[k++].value = as_text(L, lua_gettop(L), anchor, field, name);
-          lua_pop(L, 1);
-        }
-      } else {
-        kv[k].name = name;
-        kv[k++].value = as_text(L, lua_gettop(L), anchor, field, name);
-      }
-    } else if (lua_istable(L, -1)) { /* {name, value} */
-      lua_rawgeti(L, -1, 1);
-      lua_rawgeti(L, -2, 2);
-      if (lua_type(L, -2) != LUA_TSTRING)
-        luaL_error(L, "sign: %s pairs are {name, value}", field);
-      kv[k].name = lua_tostring(L, -2);
-      kv[k].value = lua_isnil(L, -1) ? "" : as_text(L, lua_gettop(L), anchor, field, kv[k].name);
-      k++;
-      lua_pop(L, 2); /* name and value stay referenced by the pair table */
-    } else {
-      luaL_error(L, "sign: %s must map names to values", field);
+  while (lua_next(L, idx)) {
+    size_t len;
+    int t = lua_type(L, -1), v = -1;
+    if (lua_type(L, -2) != LUA_TSTRING) luaL_error(L, "sign: %s must map names to values", what);
+    const char *name = lua_tolstring(L, -2, &len);
+    if (strlen(name) != len) luaL_error(L, "sign: a %s name holds a NUL byte", what);
+    if (t == LUA_TNUMBER || t == LUA_TBOOLEAN) {
+      luaL_checkstack(L, 3, what);
+      luaL_tolstring(L, -1, NULL);
+      lua_insert(L, -3); /* under the key: it stays on the stack */
+      v = -3;
+    } else if (t != LUA_TSTRING) {
+      luaL_error(L, "sign: %s '%s' must be a string, number or boolean, not %s", what, name,
+                 luaL_typename(L, -1));
     }
+    kv[n].name = name;
+    kv[n].value = lua_tolstring(L, v, &len);
+    if (strlen(kv[n].value) != len) luaL_error(L, "sign: %s '%s' holds a NUL byte", what, name);
+    n++;
     lua_pop(L, 1);
   }
-  *nout = k;
+  *nout = n;
   return kv;
 }
+
+enum { STACK_PAIRS = 32 }; /* a request's query or headers, usually */
 
 /*
 ** An optional text field of table t (a number is converted). The text is
@@ -289,10 +256,11 @@ static int l_sign(lua_State *L) {
   in.only = opt_field(L, 1, "only", NULL, 2);
   if (!in.access_key_id || !in.access_key_secret)
     return luaL_error(L, "sign: access_key_id and access_key_secret are required");
+  fc_kv query[STACK_PAIRS], headers[STACK_PAIRS];
   lua_getfield(L, 1, "query"); /* 3 */
-  in.query = read_pairs(L, 3, 2, "query", &in.nquery);
-  lua_getfield(L, 1, "headers"); /* 4 */
-  in.headers = read_pairs(L, 4, 2, "headers", &in.nheaders);
+  in.query = read_map(L, 3, query, STACK_PAIRS, "query", &in.nquery);
+  lua_getfield(L, 1, "headers");
+  in.headers = read_map(L, -1, headers, STACK_PAIRS, "header", &in.nheaders);
   box *bx = new_box(L, free_sig);
   fc_signature_init(&bx->u.sig);
   fc_signature *sig = &bx->u.sig;
@@ -563,19 +531,23 @@ static int xfer_response(lua_State *L) {
   return nres;
 }
 
+/* The timing of the ended transfer at 1, kept when its response was taken. */
+static const fc_http_timing *ended_timing(lua_State *L) {
+  lxfer *lx = luaL_checkudata(L, 1, XFER_MT);
+  if (lx->taken) return &lx->timing;
+  if (!fc_xfer_done(check_xfer(L)->x)) luaL_error(L, "transfer: still running");
+  return &fc_xfer_response(lx->x)->timing;
+}
+
 /*
 ** transfer:timing(): where the time of an ended transfer went, whether it
-** succeeded or not, before or after its response was taken: {dns, connect, tls, first_byte, total} in seconds from
-** its start, bytes_sent and bytes_received (headers and bodies on the wire),
-** ended_at (seconds since the epoch). Never any header or body content.
+** succeeded or not, before or after its response was taken: {dns, connect,
+** tls, first_byte, total} in seconds from its start, bytes_sent and
+** bytes_received (headers and bodies on the wire), ended_at (seconds since
+** the epoch). Never any header or body content.
 */
 static int xfer_timing(lua_State *L) {
-  lxfer *lx = luaL_checkudata(L, 1, XFER_MT);
-  const fc_http_timing *t = &lx->timing;
-  if (!lx->taken) {
-    if (!fc_xfer_done(check_xfer(L)->x)) return luaL_error(L, "transfer: still running");
-    t = &fc_xfer_response(lx->x)->timing;
-  }
+  const fc_http_timing *t = ended_timing(L);
   lua_createtable(L, 0, 8);
 #define NUM(field) lua_pushnumber(L, t->field); lua_setfield(L, -2, #field)
   NUM(dns); NUM(connect); NUM(tls); NUM(first_byte); NUM(total);
@@ -593,12 +565,7 @@ static int xfer_timing(lua_State *L) {
 ** what the run's counters need of timing(), without a table.
 */
 static int xfer_totals(lua_State *L) {
-  lxfer *lx = luaL_checkudata(L, 1, XFER_MT);
-  const fc_http_timing *t = &lx->timing;
-  if (!lx->taken) {
-    if (!fc_xfer_done(check_xfer(L)->x)) return luaL_error(L, "transfer: still running");
-    t = &fc_xfer_response(lx->x)->timing;
-  }
+  const fc_http_timing *t = ended_timing(L);
   lua_pushnumber(L, t->total);
   lua_pushinteger(L, (lua_Integer)t->bytes_sent);
   lua_pushinteger(L, (lua_Integer)t->bytes_received);
@@ -637,10 +604,11 @@ typedef struct lkey {
   fc_key *k;
 } lkey;
 
+/* fc_key_new refuses what would break a header; a NUL would cut the text short. */
 static const char *check_text(lua_State *L, int idx, const char *what) {
   size_t len;
   const char *s = luaL_checklstring(L, idx, &len);
-  if (strlen(s) != len || strpbrk(s, "\r\n")) luaL_error(L, "key: the %s holds a NUL, CR or LF", what);
+  if (strlen(s) != len) luaL_error(L, "key: the %s holds a NUL byte", what);
   return s;
 }
 
@@ -759,48 +727,11 @@ static int endpoint_gc(lua_State *L) {
 }
 
 /*
-** The {name = value} map at idx into kv (cap entries): names are strings;
-** values strings or, with numbers set, numbers and booleans, converted on
-** the stack (which keeps them alive for the call). nil: no entries.
-*/
-static size_t read_map(lua_State *L, int idx, fc_kv *kv, size_t cap, const char *what,
-                       int numbers) {
-  size_t n = 0;
-  if (lua_isnoneornil(L, idx)) return 0;
-  luaL_checktype(L, idx, LUA_TTABLE);
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    size_t len;
-    int t = lua_type(L, -1), v = -1;
-    if (lua_type(L, -2) != LUA_TSTRING || n == cap)
-      luaL_error(L, "sign: %s must map at most %d names to values", what, (int)cap);
-    if (numbers && (t == LUA_TNUMBER || t == LUA_TBOOLEAN)) {
-      luaL_checkstack(L, 3, what);
-      luaL_tolstring(L, -1, NULL);
-      lua_insert(L, -3); /* under the key: it stays on the stack */
-      v = -3;
-    } else if (t != LUA_TSTRING) {
-      luaL_error(L, "sign: %s '%s' must be a string", what, lua_tostring(L, -2));
-    }
-    kv[n].name = lua_tolstring(L, -2, &len);
-    if (strlen(kv[n].name) != len) luaL_error(L, "sign: a %s name holds a NUL byte", what);
-    kv[n].value = lua_tolstring(L, v, &len);
-    if (strlen(kv[n].value) != len)
-      luaL_error(L, "sign: %s '%s' holds a NUL byte", what, kv[n].name);
-    n++;
-    lua_pop(L, 1);
-  }
-  return n;
-}
-
-enum { MAX_QUERY = 64, MAX_HEADERS = 128 };
-
-/*
 ** Signs the request at stack indexes first.. (key, method, path, query,
 ** headers, body) into e->wire.
 */
 static void sign_request(lua_State *L, lendpoint *e, int first) {
-  fc_kv query[MAX_QUERY], headers[MAX_HEADERS];
+  fc_kv query[STACK_PAIRS], headers[STACK_PAIRS];
   fc_key *k = check_key(L, first);
   fc_request r = {0};
   r.method = luaL_checkstring(L, first + 1);
@@ -812,10 +743,8 @@ static void sign_request(lua_State *L, lendpoint *e, int first) {
   r.host = e->host;
   r.version = e->version;
   r.user_agent = e->user_agent;
-  r.query = query;
-  r.nquery = read_map(L, first + 3, query, MAX_QUERY, "query", 1);
-  r.headers = headers;
-  r.nheaders = read_map(L, first + 4, headers, MAX_HEADERS, "header", 0);
+  r.query = read_map(L, first + 3, query, STACK_PAIRS, "query", &r.nquery);
+  r.headers = read_map(L, first + 4, headers, STACK_PAIRS, "header", &r.nheaders);
   int rc = fc_wire_sign(&e->wire, k, &r);
   if (rc == FC_EINVAL) luaL_error(L, "sign: a header name or value cannot go on the wire");
   if (rc) core_error(L, rc, "sign");
